@@ -1,0 +1,27 @@
+"""Pure, parameter-free, differentiable math of augmented RNNs.
+
+Every function broadcasts over leading dims; docstrings name only the trailing
+dims. Nothing here holds state or parameters.
+"""
+
+from augrnn.functional.addressing import (
+    address,
+    circular_shift,
+    content_weights,
+    cosine_similarity,
+    interpolate,
+    sharpen,
+)
+from augrnn.functional.memory import read, write, write_heads
+
+__all__ = [
+    "address",
+    "circular_shift",
+    "content_weights",
+    "cosine_similarity",
+    "interpolate",
+    "read",
+    "sharpen",
+    "write",
+    "write_heads",
+]

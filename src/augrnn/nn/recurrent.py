@@ -1,0 +1,103 @@
+"""Running a recurrent cell over a sequence, eagerly or on the fast path.
+
+Every recurrent core in augrnn follows :class:`torch.nn.LSTMCell`'s contract,
+``cell(x_t [B, I], state=None) -> (y_t [B, O], state)``, with a NamedTuple state.
+:func:`unroll` is the one place that turns such a cell into a sequence model, and
+the one place that owns the fast path: with ``fast=True`` each time step runs
+as a single :func:`torch.compile`-d graph (forward and backward fused per
+step), compiled once per cell and reused for every sequence length, because the
+loop over time stays in Python and only the step is compiled.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any, Callable, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["unroll", "stack_states", "compiled_step", "Unrolled"]
+
+_COMPILED: "weakref.WeakKeyDictionary[nn.Module, Callable]" = weakref.WeakKeyDictionary()
+
+
+class Unrolled(NamedTuple):
+    """What :func:`unroll` returns."""
+
+    outputs: Tensor  # [B, T, O]
+    state: Any  # the state after the last step
+    trace: Any  # the per-step states stacked on dim 1 ([B, T, ...]), or None
+
+
+def compiled_step(cell: nn.Module) -> Callable:
+    """The cell's ``forward`` compiled as one fused step (cached per cell).
+
+    Shapes are static (``dynamic=False``): a step is specialised to its batch
+    size, and a new batch size compiles once more. Inductor's on-disk caches
+    (``TORCHINDUCTOR_CACHE_DIR``, default under the system temp dir) make the
+    second process start warm.
+    """
+    step = _COMPILED.get(cell)
+    if step is None:
+        step = torch.compile(cell.forward, dynamic=False, fullgraph=True)
+        _COMPILED[cell] = step
+    return step
+
+
+def stack_states(states: list, dim: int = 1) -> Any:
+    """Stack a list of (nested) NamedTuple states along ``dim``, field by field."""
+    first = states[0]
+    if isinstance(first, Tensor):
+        return torch.stack(states, dim=dim)
+    if isinstance(first, tuple):
+        fields = [stack_states([s[i] for s in states], dim) for i in range(len(first))]
+        return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
+    return first
+
+
+def unroll(
+    cell: nn.Module,
+    inputs: Tensor,
+    state: Any = None,
+    *,
+    fast: bool = False,
+    return_trace: bool = False,
+) -> Unrolled:
+    """Run ``cell`` over a batch-first sequence.
+
+    Args:
+        cell: a recurrent core with the LSTMCell contract and ``initial_state``.
+        inputs: ``[B, T, I]`` batch-first inputs.
+        state: the state before the first step; ``None`` asks the cell for its
+            initial state on ``inputs``' device and dtype.
+        fast: run each step through :func:`compiled_step`.
+        return_trace: also return every step's state, stacked on dim 1.
+
+    Returns:
+        :class:`Unrolled` ``(outputs [B, T, O], state, trace or None)``.
+    """
+    if inputs.dim() != 3:
+        raise ValueError(
+            f"{type(cell).__name__}: expected batch-first inputs of shape [batch, time, features], "
+            f"got {list(inputs.shape)}"
+        )
+    batch = inputs.shape[0]
+    if state is None:
+        state = cell.initial_state(batch, device=inputs.device, dtype=inputs.dtype)
+    step = compiled_step(cell) if fast and not _compile_disabled() else cell
+    outputs, states = [], []
+    # Time-major and contiguous, so every x_t has the same strides whatever T is
+    # (a compiled step guards on strides: [:, t] views would recompile per length).
+    for x_t in inputs.transpose(0, 1).contiguous().unbind(0):
+        y, state = step(x_t, state)
+        outputs.append(y)
+        if return_trace:
+            states.append(state)
+    trace = stack_states(states) if return_trace and states else None
+    return Unrolled(torch.stack(outputs, dim=1), state, trace)
+
+
+def _compile_disabled() -> bool:
+    return os.environ.get("AUGRNN_DISABLE_COMPILE", "") not in ("", "0")
