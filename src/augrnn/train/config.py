@@ -1,0 +1,153 @@
+"""Run configuration: dataclasses, presets, ``key=value`` overrides, YAML files.
+
+A run's config has top-level keys (``model``, ``task``, ``seed``, ``device``,
+``fast``, ``threads``) and three sections: ``model_args`` (the model's config
+dataclass), ``task_args`` (the task's) and ``train`` (:class:`TrainConfig`).
+Overrides use dotted keys (``train.lr=3e-4``) or, when unambiguous, the last
+part alone (``lr=3e-4``). Values are type-checked by OmegaConf against the
+dataclasses; an unknown key lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from augrnn.train.registry import MODELS, PRESETS, TASKS
+
+__all__ = ["TrainConfig", "RunConfig", "ConfigError", "make_config", "apply_overrides", "load_config", "save_config", "flat_keys"]
+
+
+class ConfigError(ValueError):
+    """A user mistake in the configuration (unknown key, wrong type, bad value)."""
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adam"  # adam | rmsprop
+    lr: float = 1e-3
+    momentum: float = 0.9  # RMSProp momentum (Graves et al. 2014)
+    batch_size: int = 32
+    steps: int = 20000  # optimiser updates (batches)
+    clip_value: float = 0.0  # elementwise gradient clip, 0 = off (paper: 10)
+    clip_norm: float = 10.0  # global-norm gradient clip, 0 = off
+    curriculum: bool = False  # grow the task's size from curriculum_start as training succeeds
+    curriculum_start: int = 2
+    curriculum_threshold: float = 0.5  # mean training bit errors/seq that unlocks the next size
+    eval_every: int = 250  # steps between evaluations (and checkpoints)
+    eval_batches: int = 4
+    eval_batch_size: int = 64
+    log_every: int = 25
+    stop_bit_errors: float = -1.0  # stop once eval bit errors/seq <= this (negative = never)
+    stop_after_evals: int = 1  # ... for this many evaluations in a row
+
+
+@dataclass
+class RunConfig:
+    model: str = "ntm"
+    task: str = "copy"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    fast: bool = True  # compiled step (see augrnn.nn.recurrent); false = eager reference path
+    threads: int = 1  # torch CPU threads (0 = leave PyTorch's default)
+    model_args: Any = None
+    task_args: Any = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def make_config(model: str, task: str, preset: str = "default") -> DictConfig:
+    """The full default config of ``model`` on ``task`` with ``preset`` applied."""
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(sorted(MODELS))}")
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(sorted(TASKS))}")
+    presets = sorted({p for (m, t, p) in PRESETS if (m, t) == (model, task)})
+    if preset not in presets:
+        raise ConfigError(f"unknown preset {preset!r} for {model} on {task}; choose one of: {', '.join(presets)}")
+    cfg = OmegaConf.structured(RunConfig(model=model, task=task))
+    cfg.model_args = OmegaConf.structured(MODELS[model].config_class)
+    cfg.task_args = OmegaConf.structured(TASKS[task].config_class)
+    overrides = PRESETS[(model, task, preset)].overrides
+    return apply_overrides(cfg, [f"{k}={v}" for k, v in overrides.items()])
+
+
+def flat_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    """Every leaf key, dotted."""
+    keys = []
+    for key, value in cfg.items():
+        full = f"{prefix}{key}"
+        keys.extend(flat_keys(value, full + ".") if isinstance(value, DictConfig) else [full])
+    return keys
+
+
+def _resolve_key(cfg: DictConfig, key: str) -> str:
+    keys = flat_keys(cfg)
+    if key in keys:
+        return key
+    matches = [k for k in keys if k.rsplit(".", 1)[-1] == key]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ConfigError(f"override key {key!r} is ambiguous; use one of: {', '.join(matches)}")
+    close = difflib.get_close_matches(key, keys + [k.rsplit(".", 1)[-1] for k in keys], n=3)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ConfigError(f"unknown config key {key!r}.{hint} Valid keys: {', '.join(keys)}")
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """Apply ``key=value`` strings; raise :class:`ConfigError` on a typo or a bad type."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value (e.g. lr=3e-4)")
+        key, value = item.split("=", 1)
+        key = _resolve_key(cfg, key.strip())
+        if key in ("model", "task"):
+            raise ConfigError(f"{key!r} is chosen on the command line (augrnn train MODEL TASK), not with -s")
+        try:
+            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"{key}={value}"]))
+        except OmegaConfBaseException as err:
+            expected = type(OmegaConf.select(cfg, key)).__name__
+            raise ConfigError(f"bad value for {key}: {value!r} (expected {expected}): {str(err.msg).splitlines()[0]}") from None
+    return cfg
+
+
+def merge_file(cfg: DictConfig, path: str | Path) -> DictConfig:
+    """Merge a YAML file of overrides (nested or dotted keys) into ``cfg``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--config: no such file: {path}")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as err:  # YAML syntax errors come in several types
+        raise ConfigError(f"--config: cannot parse {path}: {err}") from None
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"--config: {path} must hold a mapping of keys to values")
+    flat = {}
+    for key in flat_keys(loaded):
+        flat[key] = OmegaConf.select(loaded, key)
+    return apply_overrides(cfg, [f"{k}={_yaml_scalar(v)}" for k, v in flat.items() if k not in ("model", "task")])
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def save_config(cfg: DictConfig, path: Path) -> None:
+    from augrnn.train.checkpoint import atomic_write_text
+
+    atomic_write_text(path, OmegaConf.to_yaml(cfg))
+
+
+def load_config(path: Path) -> DictConfig:
+    """Load a run's saved config, re-typed against the dataclasses."""
+    saved = OmegaConf.load(path)
+    cfg = make_config(saved.model, saved.task)
+    plain = OmegaConf.to_container(saved)
+    return OmegaConf.merge(cfg, {k: v for k, v in plain.items() if k not in ("model", "task")})

@@ -1,0 +1,139 @@
+"""Registries of models and tasks, and the per-task presets.
+
+Add a model with :func:`register_model`; tasks come from :data:`augrnn.tasks.TASKS`.
+A preset is a set of config overrides for a (model, task) pair; ``default`` is
+what ``augrnn train`` uses, ``paper`` the published settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from torch import nn
+
+from augrnn.nn import LSTM, NTM
+from augrnn.tasks import TASKS, Task
+
+__all__ = ["MODELS", "TASKS", "PRESETS", "ModelSpec", "register_model", "build_model", "NTMConfig", "LSTMConfig"]
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    config_class: type
+    build: Callable[..., nn.Module]  # build(config, task, fast) -> nn.Module
+    description: str
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(name: str, config_class: type, description: str):
+    """Decorator: register ``build(config, task, fast) -> nn.Module`` under ``name``."""
+
+    def decorator(build):
+        MODELS[name] = ModelSpec(name, config_class, build, description)
+        return build
+
+    return decorator
+
+
+@dataclass
+class NTMConfig:
+    controller: str = "lstm"  # lstm | gru | feedforward
+    controller_size: int = 100
+    memory_slots: int = 128  # N
+    memory_width: int = 20  # W
+    read_heads: int = 1
+    write_heads: int = 1
+    shift_range: int = 1  # shifts -1, 0, +1
+    memory_init: str = "constant"  # constant | learned | random
+
+
+@register_model("ntm", NTMConfig, "Neural Turing Machine (Graves et al. 2014)")
+def _build_ntm(config: NTMConfig, task: Task, fast: bool) -> nn.Module:
+    return NTM(task.input_size, task.output_size, fast=fast, **vars(config))
+
+
+@dataclass
+class LSTMConfig:
+    hidden_size: int = 256
+    num_layers: int = 3
+
+
+@register_model("lstm", LSTMConfig, "stacked LSTM baseline (Graves et al. 2014 §4)")
+def _build_lstm(config: LSTMConfig, task: Task, fast: bool) -> nn.Module:
+    return LSTM(task.input_size, task.output_size, fast=fast, **vars(config))
+
+
+def build_model(name: str, config, task: Task, fast: bool) -> nn.Module:
+    return MODELS[name].build(config, task, fast)
+
+
+def _paper(heads: int, lr: float) -> dict:
+    """Graves et al. 2014 Table 2 (NTM, LSTM controller): RMSProp, momentum 0.9,
+    gradients clipped elementwise to [-10, 10], one sequence per update."""
+    return {
+        "model_args.controller_size": 100,
+        "model_args.memory_slots": 128,
+        "model_args.memory_width": 20,
+        "model_args.read_heads": heads,
+        "model_args.write_heads": heads,
+        "train.optimizer": "rmsprop",
+        "train.lr": lr,
+        "train.momentum": 0.9,
+        "train.clip_value": 10.0,
+        "train.clip_norm": 0.0,
+        "train.batch_size": 1,
+    }
+
+
+def _paper_lstm(hidden: int, lr: float) -> dict:
+    """Graves et al. 2014 Table 3 (LSTM baselines, 3 layers)."""
+    return {
+        "model_args.hidden_size": hidden,
+        "model_args.num_layers": 3,
+        "train.optimizer": "rmsprop",
+        "train.lr": lr,
+        "train.momentum": 0.9,
+        "train.clip_value": 10.0,
+        "train.clip_norm": 0.0,
+        "train.batch_size": 1,
+    }
+
+
+#: Batched training that converges in minutes on a laptop CPU (measured; see BENCHMARKS.md).
+_FAST_TRAINING = {
+    "train.optimizer": "adam",
+    "train.lr": 1e-3,
+    "train.batch_size": 32,
+    "train.clip_value": 0.0,
+    "train.clip_norm": 10.0,
+}
+
+
+@dataclass
+class Preset:
+    overrides: dict
+    source: str
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+PRESETS: dict[tuple[str, str, str], Preset] = {}
+for _task, _heads, _lr, _lstm_hidden, _lstm_lr, _steps in [
+    ("copy", 1, 1e-4, 256, 3e-5, 20000),
+    ("repeat-copy", 1, 1e-4, 512, 3e-5, 20000),
+    ("associative-recall", 4, 1e-4, 256, 1e-4, 30000),
+    ("ngrams", 1, 3e-5, 128, 1e-4, 20000),
+    ("priority-sort", 8, 3e-5, 128, 3e-5, 30000),
+]:
+    PRESETS[("ntm", _task, "paper")] = Preset(_paper(_heads, _lr), "Graves et al. 2014, Table 2")
+    PRESETS[("lstm", _task, "paper")] = Preset(_paper_lstm(_lstm_hidden, _lstm_lr), "Graves et al. 2014, Table 3")
+    for _model, _arch in [("ntm", _paper(_heads, _lr)), ("lstm", _paper_lstm(_lstm_hidden, _lstm_lr))]:
+        _arch_only = {k: v for k, v in _arch.items() if k.startswith("model_args.")}
+        PRESETS[(_model, _task, "default")] = Preset(
+            {**_arch_only, **_FAST_TRAINING, "train.steps": _steps},
+            "architecture from Graves et al. 2014 Tables 2-3; batched Adam training (augrnn)",
+        )

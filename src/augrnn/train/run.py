@@ -1,0 +1,117 @@
+"""Runs: a directory holding a config, checkpoints and logs.
+
+``RUN_DIR/config.yaml`` (the resolved config), ``last.pt`` and ``best.pt``
+(atomic checkpoints), ``metrics.jsonl``, ``tb/`` (TensorBoard events) and
+``figures/``. Training into a directory that has a ``config.yaml`` resumes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from augrnn.tasks import TASKS, Task
+from augrnn.train.checkpoint import load_checkpoint
+from augrnn.train.config import ConfigError, apply_overrides, load_config, make_config, merge_file, save_config
+from augrnn.train.registry import build_model
+from augrnn.train.trainer import Trainer
+
+__all__ = ["prepare_run", "train_run", "load_run", "build", "resolve_device", "RunError"]
+
+
+class RunError(ValueError):
+    """A user mistake about a run directory (missing, not a run, no checkpoint)."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but CUDA is not available on this machine")
+    return device
+
+
+def configure_threads(threads: int) -> None:
+    if threads < 0:
+        raise ConfigError(f"threads must be >= 0 (0 = PyTorch default), got {threads}")
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def prepare_run(
+    model: str,
+    task: str,
+    run_dir: Path,
+    overrides: list[str] = (),
+    config_file: str | None = None,
+    preset: str = "default",
+) -> DictConfig:
+    """The config of a new run, or of the run in ``run_dir`` (with ``overrides`` on top)."""
+    saved = run_dir / "config.yaml"
+    if saved.exists():
+        cfg = load_config(saved)
+        if (model, task) != (cfg.model, cfg.task):
+            raise RunError(
+                f"{run_dir} holds a {cfg.model} run on {cfg.task}; cannot resume it as {model} on {task} "
+                f"(choose another --run-dir)"
+            )
+    else:
+        cfg = make_config(model, task, preset)
+    if config_file:
+        cfg = merge_file(cfg, config_file)
+    return apply_overrides(cfg, list(overrides))
+
+
+def build(cfg: DictConfig) -> tuple[nn.Module, Task, torch.device]:
+    """The task, and the model on its device, from a resolved config."""
+    device = resolve_device(cfg.device)
+    try:
+        task = TASKS[cfg.task](OmegaConf.to_object(cfg.task_args))
+        model_args = OmegaConf.to_object(cfg.model_args)
+        model = build_model(cfg.model, model_args, task, fast=cfg.fast)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return model.to(device), task, device
+
+
+def train_run(cfg: DictConfig, run_dir: Path, progress: bool = True, hooks=None) -> dict[str, float]:
+    """Train (or resume) the run in ``run_dir``; returns the last evaluation."""
+    configure_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model, task, device = build(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(
+        model, task, OmegaConf.to_object(cfg.train), run_dir, seed=cfg.seed, device=device,
+        extra_state={"config": OmegaConf.to_container(cfg)}, hooks=hooks, progress=progress,
+    )
+    save_config(cfg, run_dir / "config.yaml")
+    return trainer.fit()
+
+
+def load_run(run_dir: Path, which: str = "best", device: str | None = None) -> tuple[DictConfig, nn.Module, Task, torch.device]:
+    """The saved model of a run (``best`` or ``last`` checkpoint), in eval mode."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run directory not found: {run_dir}")
+    if not (run_dir / "config.yaml").exists():
+        raise RunError(f"{run_dir} is not a run directory (no config.yaml); train one with `augrnn train`")
+    path = run_dir / f"{which}.pt"
+    if not path.exists():
+        path = run_dir / "last.pt"
+    if not path.exists():
+        raise RunError(f"{run_dir} has no checkpoint yet (no {which}.pt or last.pt)")
+    cfg = load_config(run_dir / "config.yaml")
+    if device is not None:
+        cfg.device = device
+    configure_threads(cfg.threads)
+    model, task, device = build(cfg)
+    model.load_state_dict(load_checkpoint(path, map_location=device)["model"])
+    model.eval()
+    return cfg, model, task, device

@@ -1,0 +1,295 @@
+"""A training loop that knows nothing of the model.
+
+It needs a module mapping ``inputs [B, T, I]`` to ``logits [B, T, O]`` and a
+:class:`augrnn.tasks.Task`; it owns the optimiser, gradient clipping, the
+curriculum, evaluation, logging (``metrics.jsonl`` and TensorBoard), atomic
+checkpoints (``last.pt``, ``best.pt``) and resuming from them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from augrnn.tasks import Task
+from augrnn.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
+from augrnn.train.config import ConfigError, TrainConfig
+
+__all__ = ["Trainer", "evaluate", "make_optimizer", "MetricsLog"]
+
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.optimizer == "rmsprop":  # Graves et al. 2014: RMSProp with momentum 0.9
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, alpha=0.95, eps=1e-4)
+    raise ConfigError(f"train.optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    task: Task,
+    *,
+    seed: int,
+    batches: int,
+    batch_size: int,
+    size: int | None = None,
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
+    """Mean per-sequence metrics on ``batches`` fresh batches drawn from ``seed``.
+
+    The same ``seed`` gives the same sequences, so evaluations are comparable.
+    """
+    was_training = model.training
+    model.eval()
+    rng = np.random.default_rng(seed)
+    sums: dict[str, float] = {}
+    count = 0
+    for _ in range(batches):
+        batch = task.sample(batch_size, rng, size=size, device=device)
+        logits = model(batch.inputs)
+        for key, value in task.metrics(logits, batch).items():
+            sums[key] = sums.get(key, 0.0) + float(value.sum())
+        count += batch_size
+    model.train(was_training)
+    return {key: total / count for key, total in sums.items()}
+
+
+class MetricsLog:
+    """``metrics.jsonl`` (one JSON object per line) plus TensorBoard events."""
+
+    def __init__(self, run_dir: Path, resume_step: int = 0) -> None:
+        self.path = run_dir / "metrics.jsonl"
+        if self.path.exists():  # drop records a crashed run wrote after its last checkpoint
+            kept = [line for line in self.records() if line.get("step", 0) <= resume_step]
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=resume_step + 1)
+
+    def records(self) -> list[dict]:
+        return read_metrics(self.path)
+
+    def log(self, split: str, step: int, metrics: dict[str, float]) -> None:
+        record = {"split": split, "step": step, "time": time.time(), **metrics}
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        for key, value in metrics.items():
+            self.writer.add_scalar(f"{split}/{key}", value, step)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Records of a ``metrics.jsonl``; a torn last line (a crash mid-write) is skipped."""
+    if not Path(path).exists():
+        return []
+    records = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    curriculum_size: int | None = None
+    best_cost: float = math.inf
+    evals_below_stop: int = 0
+    elapsed: float = 0.0  # seconds of training before this process
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Trainer:
+    """Train ``model`` on ``task`` per ``cfg``; checkpoints and logs go to ``run_dir``.
+
+    Args:
+        model: maps ``[B, T, I]`` to logits ``[B, T, O]``.
+        task: draws batches, gives the loss and metrics.
+        cfg: :class:`TrainConfig`.
+        run_dir: where checkpoints and logs go; an existing ``last.pt`` is resumed.
+        seed: seeds the data stream (training ``seed``, evaluation ``seed + 1``).
+        device: where batches go (the model must already be there).
+        extra_state: saved in checkpoints (e.g. the resolved config).
+        hooks: ``hook(trainer, split, step, metrics)`` called after each log.
+        progress: show a tqdm bar.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Task,
+        cfg: TrainConfig,
+        run_dir: Path,
+        *,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        extra_state: dict[str, Any] | None = None,
+        hooks: list[Callable] | None = None,
+        progress: bool = True,
+    ) -> None:
+        _validate(cfg)
+        self.model, self.task, self.cfg = model, task, cfg
+        self.run_dir = Path(run_dir)
+        self.seed, self.device = seed, device
+        self.extra_state = extra_state or {}
+        self.hooks = hooks or []
+        self.progress = progress
+        self.optimizer = make_optimizer(model.parameters(), cfg)
+        self.rng = np.random.default_rng(seed)
+        self.state = TrainState()
+        if cfg.curriculum:
+            low, high = task.train_size_range
+            self.state.curriculum_size = max(low, min(high, cfg.curriculum_start))
+        self._resume()
+
+    # -- checkpoints --------------------------------------------------------------
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "train_state": vars(self.state).copy(),
+            "data_rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            **self.extra_state,
+        }
+
+    def save(self, name: str) -> None:
+        save_checkpoint(self.run_dir / f"{name}.pt", self._payload())
+
+    def _resume(self) -> None:
+        path = self.run_dir / "last.pt"
+        if not path.exists():
+            return
+        ckpt = load_checkpoint(path)
+        try:
+            self.model.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            raise ConfigError(
+                f"cannot resume {self.run_dir}: its checkpoint does not fit this model "
+                f"(were model_args changed?): {str(err).splitlines()[0]}"
+            ) from None
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        for group in self.optimizer.param_groups:  # a resumed run may change the learning rate
+            group["lr"] = self.cfg.lr
+        self.state = TrainState(**ckpt["train_state"])
+        self.rng.bit_generator.state = ckpt["data_rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+
+    # -- the loop -----------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        batch = self.task.sample(self.cfg.batch_size, self.rng, max_size=self.state.curriculum_size, device=self.device)
+        logits = self.model(batch.inputs)
+        loss = self.task.loss(logits, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.clip_value > 0:
+            nn.utils.clip_grad_value_(self.model.parameters(), self.cfg.clip_value)
+        if self.cfg.clip_norm > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
+        self.optimizer.step()
+        with torch.no_grad():
+            metrics = {k: float(v.mean()) for k, v in self.task.metrics(logits.detach(), batch).items()}
+        metrics["loss"] = float(loss.detach())
+        return metrics
+
+    def evaluate(self, size: int | None = None) -> dict[str, float]:
+        return evaluate(
+            self.model, self.task, seed=self.seed + 1, batches=self.cfg.eval_batches,
+            batch_size=self.cfg.eval_batch_size, size=size, device=self.device,
+        )
+
+    def fit(self) -> dict[str, float]:
+        """Train until ``cfg.steps`` or the stop criterion; return the last evaluation."""
+        cfg, state = self.cfg, self.state
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = MetricsLog(self.run_dir, resume_step=state.step)
+        bar = tqdm(total=cfg.steps, initial=state.step, disable=not self.progress, unit="batch",
+                   dynamic_ncols=True, mininterval=0.5, desc=f"{self.task.name}")
+        started = time.perf_counter()
+        self._elapsed_before = state.elapsed
+        window: list[dict[str, float]] = []
+        last_eval: dict[str, float] = {}
+        try:
+            while state.step < cfg.steps:
+                metrics = self.train_step()
+                state.step += 1
+                window.append(metrics)
+                self._curriculum(metrics)
+                if state.step % cfg.log_every == 0 or state.step == cfg.steps:
+                    mean = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
+                    mean["sequences_per_s"] = len(window) * cfg.batch_size / max(1e-9, time.perf_counter() - getattr(self, "_window_start", started))
+                    if state.curriculum_size is not None:
+                        mean["curriculum_size"] = state.curriculum_size
+                    self._window_start = time.perf_counter()
+                    log.log("train", state.step, mean)
+                    bar.set_postfix(cost=f"{mean['cost']:.2f}", errors=f"{mean['bit_errors']:.2f}", refresh=False)
+                    for hook in self.hooks:
+                        hook(self, "train", state.step, mean)
+                    window = []
+                bar.update(1)
+                if state.step % cfg.eval_every == 0 or state.step == cfg.steps:
+                    last_eval = self._evaluate_and_save(log, started)
+                    if self._should_stop(last_eval):
+                        break
+        finally:
+            bar.close()
+            log.close()
+        return last_eval
+
+    def _evaluate_and_save(self, log: MetricsLog, started: float) -> dict[str, float]:
+        state = self.state
+        metrics = self.evaluate()
+        state.elapsed = self._elapsed_before + time.perf_counter() - started
+        metrics["elapsed_s"] = state.elapsed
+        log.log("eval", state.step, metrics)
+        for hook in self.hooks:
+            hook(self, "eval", state.step, metrics)
+        if metrics["cost"] < state.best_cost:
+            state.best_cost = metrics["cost"]
+            self.save("best")
+        self.save("last")
+        return metrics
+
+    def _curriculum(self, metrics: dict[str, float]) -> None:
+        state = self.state
+        if state.curriculum_size is None:
+            return
+        high = self.task.train_size_range[1]
+        if metrics["bit_errors"] <= self.cfg.curriculum_threshold and state.curriculum_size < high:
+            state.curriculum_size += 1
+
+    def _should_stop(self, metrics: dict[str, float]) -> bool:
+        cfg, state = self.cfg, self.state
+        if cfg.stop_bit_errors < 0:
+            return False
+        full = state.curriculum_size is None or state.curriculum_size >= self.task.train_size_range[1]
+        state.evals_below_stop = state.evals_below_stop + 1 if full and metrics["bit_errors"] <= cfg.stop_bit_errors else 0
+        return state.evals_below_stop >= cfg.stop_after_evals
+
+
+def _validate(cfg: TrainConfig) -> None:
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"train.optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+    for name in ("lr", "batch_size", "steps", "eval_every", "eval_batches", "eval_batch_size", "log_every"):
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"train.{name} must be > 0, got {getattr(cfg, name)!r}")
+    for name in ("clip_value", "clip_norm"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"train.{name} must be >= 0 (0 disables it), got {getattr(cfg, name)!r}")
