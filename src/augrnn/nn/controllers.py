@@ -22,8 +22,9 @@ class LSTMController(nn.Module):
         self.lstm = nn.LSTMCell(input_size, hidden_size)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> tuple[Tensor, Tensor]:
-        zeros = torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
-        return (zeros, zeros)
+        # Two distinct tensors: aliased inputs would make a compiled step recompile.
+        h = torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
+        return (h, torch.zeros_like(h))
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = self.lstm(x, state)

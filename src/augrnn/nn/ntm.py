@@ -161,13 +161,15 @@ class NTMCell(nn.Module):
         if self.memory_init == "constant":
             memory = torch.full((B, N, W), CONSTANT_MEMORY_VALUE, device=device, dtype=dtype)
         elif self.memory_init == "learned":
-            memory = self.initial_memory.to(device=device, dtype=dtype).expand(B, N, W)
+            memory = self.initial_memory.to(device=device, dtype=dtype).expand(B, N, W).contiguous()
         else:  # random
             memory = 0.5 * torch.randn(B, N, W, device=device, dtype=dtype)
-        slot0 = torch.zeros(N, device=device, dtype=dtype)
-        slot0[0] = 1.0
-        read_weights = slot0.expand(B, self.read_heads, N)
-        write_weights = slot0.expand(B, self.write_heads, N)
+        # Fresh contiguous tensors (not expanded views): the compiled step is
+        # specialised to strides, so the first step must look like every other.
+        read_weights = torch.zeros(B, self.read_heads, N, device=device, dtype=dtype)
+        read_weights[..., 0] = 1.0
+        write_weights = torch.zeros(B, self.write_heads, N, device=device, dtype=dtype)
+        write_weights[..., 0] = 1.0
         reads = AF.read(memory.unsqueeze(1), read_weights)  # [B, R, W]
         controller = self.controller.initial_state(B, device=device, dtype=dtype)
         return NTMState(memory, read_weights, write_weights, reads, controller)

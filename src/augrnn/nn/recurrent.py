@@ -86,7 +86,11 @@ def unroll(
     batch = inputs.shape[0]
     if state is None:
         state = cell.initial_state(batch, device=inputs.device, dtype=inputs.dtype)
-    step = compiled_step(cell) if fast and not _compile_disabled() else cell
+    step = cell
+    if fast and not _compile_disabled():
+        step = compiled_step(cell)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in cell.parameters()):
+            state = _requires_grad_like_later_steps(state)
     outputs, states = [], []
     # Time-major and contiguous, so every x_t has the same strides whatever T is
     # (a compiled step guards on strides: [:, t] views would recompile per length).
@@ -97,6 +101,25 @@ def unroll(
             states.append(state)
     trace = stack_states(states) if return_trace and states else None
     return Unrolled(torch.stack(outputs, dim=1), state, trace)
+
+
+def _requires_grad_like_later_steps(state: Any) -> Any:
+    """Make every floating tensor of ``state`` require grad, as it will after one step.
+
+    A compiled step guards on ``requires_grad``: the initial state (zeros,
+    constants) would otherwise get a graph of its own, doubling compile time.
+    Tensors that do not require grad are replaced by detached leaves that do;
+    their gradients are computed (a few µs) and dropped with them. The caller's
+    tensors are not modified.
+    """
+    if isinstance(state, Tensor):
+        if state.is_floating_point() and not state.requires_grad:
+            return state.detach().requires_grad_()
+        return state
+    if isinstance(state, tuple):
+        fields = [_requires_grad_like_later_steps(s) for s in state]
+        return type(state)(*fields) if hasattr(state, "_fields") else tuple(fields)
+    return state
 
 
 def _compile_disabled() -> bool:

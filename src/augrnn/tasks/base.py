@@ -113,7 +113,7 @@ class Task:
 
     def describe(self) -> str:
         low, high = self.train_size_range
-        return f"{self.name}: {self.size_name} {low}-{high}, in {self.input_size}, out {self.output_size}"
+        return f"{self.size_name} {low}-{high}, input width {self.input_size}, output width {self.output_size}"
 
 
 def random_bits(rng: np.random.Generator, *shape: int) -> np.ndarray:

@@ -29,8 +29,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
-    optimizer: str = "adam"  # adam | rmsprop
-    lr: float = 1e-3
+    optimizer: str = "rmsprop"  # rmsprop | adam
+    lr: float = 3e-4
     momentum: float = 0.9  # RMSProp momentum (Graves et al. 2014)
     batch_size: int = 32
     steps: int = 20000  # optimiser updates (batches)

@@ -103,10 +103,13 @@ def _paper_lstm(hidden: int, lr: float) -> dict:
     }
 
 
-#: Batched training that converges in minutes on a laptop CPU (measured; see BENCHMARKS.md).
+#: Batched training that converges in minutes on a laptop CPU (measured; see BENCHMARKS.md):
+#: the paper's RMSProp with momentum, on batches of 32 with a 3x larger learning rate.
+#: (Adam at 1e-3 or 3e-3 learned copy far more slowly in our runs.)
 _FAST_TRAINING = {
-    "train.optimizer": "adam",
-    "train.lr": 1e-3,
+    "train.optimizer": "rmsprop",
+    "train.lr": 3e-4,
+    "train.momentum": 0.9,
     "train.batch_size": 32,
     "train.clip_value": 0.0,
     "train.clip_norm": 10.0,

@@ -1,0 +1,28 @@
+# augrnn: `make demo` and `make test` work on a fresh machine (they install first).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+# torch first, pinned, so pip never resolves (and downloads) another build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install
+	$(PY) -m augrnn.demo
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

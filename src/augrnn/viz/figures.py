@@ -1,0 +1,144 @@
+"""Static figures: what a model read and wrote, and how it learned.
+
+:func:`plot_attention` draws a figure in the spirit of the Distill article's NTM
+pictures: the input, the target and the output over time, and below them every
+head's weighting over memory slots × time steps (write heads, then read heads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_attention", "plot_learning_curve", "used_slots"]
+
+
+def used_slots(weights: np.ndarray, threshold: float = 0.01, margin: int = 2) -> np.ndarray:
+    """The memory slots worth showing, in display order, for cropping.
+
+    Heads move circularly, so the used slots can wrap around the end of memory.
+    This returns the shortest circular window holding every slot that any head
+    weighted above ``threshold`` (plus ``margin`` on each side), as slot
+    indices; all slots if the heads used none or nearly all.
+
+    Args:
+        weights: ``[T, H, N]`` weightings of any number of heads.
+    """
+    n = weights.shape[-1]
+    used = weights.reshape(-1, n).max(axis=0) > threshold
+    if not used.any():
+        return np.arange(n)
+    # The longest circular run of unused slots is what to cut away.
+    best_len, best_end, run = 0, 0, 0
+    for i in range(2 * n):
+        run = 0 if used[i % n] else run + 1
+        if run > best_len:
+            best_len, best_end = min(run, n), i
+    if best_len <= 2 * margin:
+        return np.arange(n)
+    first_used = (best_end + 1) % n
+    length = n - best_len
+    start = first_used - margin
+    return np.arange(start, start + length + 2 * margin) % n
+
+
+def plot_attention(
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    outputs: np.ndarray,
+    path: str | Path,
+    write_weights: np.ndarray | None = None,
+    read_weights: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    title: str = "",
+    crop: bool = True,
+) -> Path:
+    """Save a PNG of one sequence: inputs, targets, outputs and head weightings.
+
+    Args:
+        inputs: ``[T, I]``.
+        targets: ``[T, O]``.
+        outputs: ``[T, O]`` probabilities.
+        path: where the PNG goes.
+        write_weights: ``[T, H, N]`` or None.
+        read_weights: ``[T, R, N]`` or None.
+        mask: ``[T]``; unscored target rows are shown blank.
+        title: figure title.
+        crop: show only the memory slots the heads used.
+
+    Returns:
+        The path written.
+    """
+    heads: list[tuple[str, np.ndarray]] = []
+    for kind, weights in (("write", write_weights), ("read", read_weights)):
+        if weights is not None:
+            heads += [(f"{kind} head {h}", weights[:, h, :]) for h in range(weights.shape[1])]
+    rows = np.arange(heads[0][1].shape[-1]) if heads else None
+    if crop and heads:
+        rows = used_slots(np.stack([w for _, w in heads], axis=1))
+    if mask is not None:
+        targets = np.where(mask[:, None] > 0, targets, np.nan)
+        outputs = np.where(mask[:, None] > 0, outputs, np.nan)
+
+    panels = [("input", inputs.T), ("target", targets.T), ("output", outputs.T)]
+    panels += [(name, w[:, rows].T) for name, w in heads]
+    heights = [max(2.0, min(48.0, p[1].shape[0])) for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 0.18 * inputs.shape[0] + 2), 1.0 + 0.08 * sum(heights) + 0.4 * len(panels)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, (name, image) in zip(axes[:, 0], panels):
+        is_head = "head" in name
+        ax.imshow(image, aspect="auto", interpolation="nearest", cmap="viridis" if is_head else "gray_r", vmin=0, vmax=1)
+        ax.set_ylabel(name + ("\n(memory slot)" if is_head else ""), rotation=0, ha="right", va="center", fontsize=8)
+        if is_head:  # label a few slots: the window may wrap around the end of memory
+            ticks = np.linspace(0, len(rows) - 1, num=min(5, len(rows))).round().astype(int)
+            ax.set_yticks(ticks, [str(rows[t]) for t in ticks], fontsize=6)
+        else:
+            ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=7)
+    axes[-1, 0].set_xlabel("time step")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curve(records: Sequence[dict], path: str | Path, title: str = "") -> Path:
+    """Save a PNG of cost (bits/seq) and bit errors against training step.
+
+    Args:
+        records: ``metrics.jsonl`` records (``split`` ``train``/``eval``, ``step``, metrics).
+    """
+    fig, (ax_cost, ax_err) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for split, style in (("train", "-"), ("eval", "o-")):
+        rows = [r for r in records if r.get("split") == split]
+        if not rows:
+            continue
+        steps = [r["step"] for r in rows]
+        ax_cost.plot(steps, [max(r["cost"], 1e-3) for r in rows], style, label=split, markersize=3)
+        ax_err.plot(steps, [max(r["bit_errors"], 1e-3) for r in rows], style, label=split, markersize=3)
+        if split == "eval" and "optimal_cost" in rows[0]:
+            ax_cost.plot(steps, [r["optimal_cost"] for r in rows], "k--", label="optimal", linewidth=1)
+    for ax, label in ((ax_cost, "cost (bits / sequence)"), (ax_err, "bit errors / sequence")):
+        ax.set_yscale("log")
+        ax.set_xlabel("step (batches)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
