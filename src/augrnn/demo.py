@@ -16,7 +16,7 @@ from pathlib import Path
 #: The demo's settings on top of the ntm/copy default preset.
 DEMO_OVERRIDES = [
     "train.steps=6000",
-    "train.eval_every=250",
+    "train.eval_every=100",
     "train.stop_bit_errors=0.02",
     "train.stop_after_evals=2",
 ]
