@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         m = evaluate(model, task, seed=4321, batches=4 if length is None or length <= 2 * longest else 2,
                      batch_size=50, size=length, device=device)
         table.append({"length": label, **m})
-    figures = plot_run(run_dir) + plot_run(run_dir, length=2 * longest)
+    figures = plot_run(run_dir) + plot_run(run_dir, length=2 * longest)[:1]
 
     print()
     print(f"NTM on copy, trained on lengths {task.train_size_range[0]}-{longest}; fresh test sequences")

@@ -88,3 +88,24 @@ def test_ntm_learns_small_copy(tmp_path):
     )
     final = train_run(cfg, tmp_path / "learn", progress=False)
     assert final["bit_errors"] <= 0.05, final
+
+
+@pytest.mark.parametrize("model", ["ntm", "lstm"])
+@pytest.mark.parametrize("task", ["copy", "repeat-copy", "associative-recall", "ngrams", "priority-sort"])
+def test_every_task_trains_with_its_default_preset(tmp_path, model, task):
+    """The preset's full-size model takes real optimiser steps on every task (a smoke run, not a solve)."""
+    cfg = prepare_run(model, task, tmp_path / "r", ["fast=false", "steps=2", "batch_size=2", "eval_every=2",
+                                                   "eval_batches=1", "eval_batch_size=2", "log_every=1"])
+    before = {k: v.clone() for k, v in load_run_model_state(cfg).items()}
+    final = train_run(cfg, tmp_path / "r", progress=False)
+    assert final["cost"] > 0 and torch.isfinite(torch.tensor(final["cost"]))
+    after = load_checkpoint(tmp_path / "r" / "last.pt")["model"]
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def load_run_model_state(cfg):
+    from augrnn.train import build
+
+    torch.manual_seed(cfg.seed)
+    model, _, _ = build(cfg)
+    return model.state_dict()

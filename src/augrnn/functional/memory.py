@@ -66,6 +66,10 @@ def write_heads(memory: Tensor, w: Tensor, erase: Tensor, add: Tensor) -> Tensor
     Returns:
         ``[..., N, W]`` memory M_t.
     """
+    if w.shape[-2] == 1 and erase.shape[-2] == 1 and add.shape[-2] == 1:
+        # One head: no product over heads and no [N, 1] @ [1, W] matmul, which
+        # compiles to simpler kernels (and fewer saved tensors) than the general form.
+        return write(memory, w.squeeze(-2), erase.squeeze(-2), add.squeeze(-2))
     keep = (1 - w.unsqueeze(-1) * erase.unsqueeze(-2)).prod(dim=-3)  # [..., N, W]
     added = w.transpose(-1, -2) @ add  # [..., N, H] @ [..., H, W] -> [..., N, W]
     return memory * keep + added

@@ -38,10 +38,18 @@ def compiled_step(cell: nn.Module) -> Callable:
     size, and a new batch size compiles once more. Inductor's on-disk caches
     (``TORCHINDUCTOR_CACHE_DIR``, default under the system temp dir) make the
     second process start warm.
+
+    On CPU the step uses inductor's C++ wrapper (``cpp_wrapper``): a step is
+    ~60 small kernels and buffers, and launching them from generated Python
+    costs as much as the arithmetic at batch 32. Set ``AUGRNN_CPP_WRAPPER=0``
+    to fall back to the Python wrapper (e.g. without a working C++ toolchain).
     """
     step = _COMPILED.get(cell)
     if step is None:
-        step = torch.compile(cell.forward, dynamic=False, fullgraph=True)
+        param = next(cell.parameters(), None)
+        on_cpu = param is None or param.device.type == "cpu"
+        options = {"cpp_wrapper": True} if on_cpu and _cpp_wrapper_enabled() else None
+        step = torch.compile(cell.forward, dynamic=False, fullgraph=True, options=options)
         _COMPILED[cell] = step
     return step
 
@@ -120,6 +128,10 @@ def _requires_grad_like_later_steps(state: Any) -> Any:
         fields = [_requires_grad_like_later_steps(s) for s in state]
         return type(state)(*fields) if hasattr(state, "_fields") else tuple(fields)
     return state
+
+
+def _cpp_wrapper_enabled() -> bool:
+    return os.environ.get("AUGRNN_CPP_WRAPPER", "1") not in ("", "0")
 
 
 def _compile_disabled() -> bool:

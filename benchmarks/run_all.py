@@ -1,0 +1,31 @@
+"""`make bench`: every benchmark, in one run on this machine; results on stdout (paste into BENCHMARKS.md).
+
+    python benchmarks/run_all.py [--quick]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv[1:]
+    scripts = [
+        [HERE / "bench_speed.py", *(["--quick"] if quick else [])],
+        [HERE / "bench_time_to_solve.py", *(["--seeds", "2"] if quick else ["--seeds", "5"])],
+        [HERE / "bench_demo.py"],
+    ]
+    for script, *args in scripts:
+        print(f"\n## {script.name} {' '.join(args)}\n", flush=True)
+        code = subprocess.call([sys.executable, str(script), *args])
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
