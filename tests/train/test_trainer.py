@@ -109,3 +109,13 @@ def load_run_model_state(cfg):
     torch.manual_seed(cfg.seed)
     model, _, _ = build(cfg)
     return model.state_dict()
+
+
+@pytest.mark.parametrize("threshold, expected", [(1000.0, 3), (-1.0, 2)])
+def test_curriculum_grows_the_size_only_when_training_succeeds(tmp_path, threshold, expected):
+    cfg = prepare_run("ntm", "copy", tmp_path / "c", SMALL + ["steps=4", "eval_every=4", "curriculum=true",
+                                                            "curriculum_start=2", f"curriculum_threshold={threshold}"])
+    train_run(cfg, tmp_path / "c", progress=False)
+    sizes = [json.loads(line).get("curriculum_size") for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    assert sizes[-2] == expected  # last train record (the eval record follows)
+    assert load_checkpoint(tmp_path / "c" / "last.pt")["train_state"]["curriculum_size"] == expected

@@ -193,7 +193,8 @@ class Trainer:
         torch.set_rng_state(ckpt["torch_rng"])
 
     # -- the loop -----------------------------------------------------------------
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One optimiser update; returns detached 0-dim metric tensors (no device sync)."""
         batch = self.task.sample(self.cfg.batch_size, self.rng, max_size=self.state.curriculum_size, device=self.device)
         logits = self.model(batch.inputs)
         loss = self.task.loss(logits, batch)
@@ -205,8 +206,8 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
         with torch.no_grad():
-            metrics = {k: float(v.mean()) for k, v in self.task.metrics(logits.detach(), batch).items()}
-        metrics["loss"] = float(loss.detach())
+            metrics = {k: v.mean() for k, v in self.task.metrics(logits.detach(), batch).items()}
+        metrics["loss"] = loss.detach()
         return metrics
 
     def evaluate(self, size: int | None = None) -> dict[str, float]:
@@ -224,6 +225,7 @@ class Trainer:
                    dynamic_ncols=True, mininterval=0.5, desc=f"{self.task.name}")
         started = time.perf_counter()
         self._elapsed_before = state.elapsed
+        window_start = started
         window: list[dict[str, float]] = []
         last_eval: dict[str, float] = {}
         try:
@@ -233,11 +235,12 @@ class Trainer:
                 window.append(metrics)
                 self._curriculum(metrics)
                 if state.step % cfg.log_every == 0 or state.step == cfg.steps:
-                    mean = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
-                    mean["sequences_per_s"] = len(window) * cfg.batch_size / max(1e-9, time.perf_counter() - getattr(self, "_window_start", started))
+                    mean = {k: torch.stack([m[k] for m in window]).mean().item() for k in window[0]}
+                    now = time.perf_counter()
+                    mean["sequences_per_s"] = len(window) * cfg.batch_size / max(1e-9, now - window_start)
+                    window_start = now
                     if state.curriculum_size is not None:
                         mean["curriculum_size"] = state.curriculum_size
-                    self._window_start = time.perf_counter()
                     log.log("train", state.step, mean)
                     bar.set_postfix(cost=f"{mean['cost']:.2f}", errors=f"{mean['bit_errors']:.2f}", refresh=False)
                     for hook in self.hooks:
@@ -248,6 +251,7 @@ class Trainer:
                     last_eval = self._evaluate_and_save(log, started)
                     if self._should_stop(last_eval):
                         break
+                    window, window_start = [], time.perf_counter()  # throughput excludes evaluation
         finally:
             bar.close()
             log.close()
@@ -267,12 +271,12 @@ class Trainer:
         self.save("last")
         return metrics
 
-    def _curriculum(self, metrics: dict[str, float]) -> None:
+    def _curriculum(self, metrics: dict[str, torch.Tensor]) -> None:
         state = self.state
         if state.curriculum_size is None:
             return
         high = self.task.train_size_range[1]
-        if metrics["bit_errors"] <= self.cfg.curriculum_threshold and state.curriculum_size < high:
+        if state.curriculum_size < high and metrics["bit_errors"].item() <= self.cfg.curriculum_threshold:
             state.curriculum_size += 1
 
     def _should_stop(self, metrics: dict[str, float]) -> bool:
