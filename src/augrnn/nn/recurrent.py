@@ -100,9 +100,14 @@ def unroll(
         if torch.is_grad_enabled() and any(p.requires_grad for p in cell.parameters()):
             state = _requires_grad_like_later_steps(state)
     outputs, states = [], []
-    # Time-major and contiguous, so every x_t has the same strides whatever T is
-    # (a compiled step guards on strides: [:, t] views would recompile per length).
-    for x_t in inputs.transpose(0, 1).contiguous().unbind(0):
+    # Time-major and freshly laid out, so every x_t has the same strides whatever T
+    # is (a compiled step guards on strides: [:, t] views would recompile per
+    # length). Not ``.contiguous()``: with batch 1 it keeps the transposed view,
+    # whose batch stride (ignored for a size-1 dim by contiguity) still grows with T.
+    time_major = torch.empty(
+        (inputs.shape[1], batch, inputs.shape[2]), device=inputs.device, dtype=inputs.dtype
+    ).copy_(inputs.transpose(0, 1))
+    for x_t in time_major.unbind(0):
         y, state = step(x_t, state)
         outputs.append(y)
         if return_trace:

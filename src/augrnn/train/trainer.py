@@ -167,6 +167,7 @@ class Trainer:
             "train_state": vars(self.state).copy(),
             "data_rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             **self.extra_state,
         }
 
@@ -191,6 +192,8 @@ class Trainer:
         self.state = TrainState(**ckpt["train_state"])
         self.rng.bit_generator.state = ckpt["data_rng"]
         torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
 
     # -- the loop -----------------------------------------------------------------
     def train_step(self) -> dict[str, torch.Tensor]:
