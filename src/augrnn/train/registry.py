@@ -7,7 +7,7 @@ what ``augrnn train`` uses, ``paper`` the published settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from torch import nn
@@ -71,36 +71,34 @@ def build_model(name: str, config, task: Task, fast: bool) -> nn.Module:
     return MODELS[name].build(config, task, fast)
 
 
+def _paper_training(lr: float) -> dict:
+    """Graves et al. 2014 §4: RMSProp with momentum 0.9, gradients clipped
+    elementwise to [-10, 10], one sequence per update."""
+    return {
+        "train.optimizer": "rmsprop",
+        "train.lr": lr,
+        "train.momentum": 0.9,
+        "train.clip_value": 10.0,
+        "train.clip_norm": 0.0,
+        "train.batch_size": 1,
+    }
+
+
 def _paper(heads: int, lr: float) -> dict:
-    """Graves et al. 2014 Table 2 (NTM, LSTM controller): RMSProp, momentum 0.9,
-    gradients clipped elementwise to [-10, 10], one sequence per update."""
+    """Graves et al. 2014 Table 2 (NTM with an LSTM controller); "heads" is read + write pairs."""
     return {
         "model_args.controller_size": 100,
         "model_args.memory_slots": 128,
         "model_args.memory_width": 20,
         "model_args.read_heads": heads,
         "model_args.write_heads": heads,
-        "train.optimizer": "rmsprop",
-        "train.lr": lr,
-        "train.momentum": 0.9,
-        "train.clip_value": 10.0,
-        "train.clip_norm": 0.0,
-        "train.batch_size": 1,
+        **_paper_training(lr),
     }
 
 
 def _paper_lstm(hidden: int, lr: float) -> dict:
     """Graves et al. 2014 Table 3 (LSTM baselines, 3 layers)."""
-    return {
-        "model_args.hidden_size": hidden,
-        "model_args.num_layers": 3,
-        "train.optimizer": "rmsprop",
-        "train.lr": lr,
-        "train.momentum": 0.9,
-        "train.clip_value": 10.0,
-        "train.clip_norm": 0.0,
-        "train.batch_size": 1,
-    }
+    return {"model_args.hidden_size": hidden, "model_args.num_layers": 3, **_paper_training(lr)}
 
 
 #: Batched training that converges in minutes on a laptop CPU (measured; see BENCHMARKS.md):
@@ -118,10 +116,8 @@ _FAST_TRAINING = {
 
 @dataclass
 class Preset:
-    overrides: dict
-    source: str
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
+    overrides: dict  # dotted key -> value
+    source: str  # where the values come from
 
 
 PRESETS: dict[tuple[str, str, str], Preset] = {}

@@ -102,6 +102,10 @@ def plot_attention(
             ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
     axes[-1, 0].set_xlabel("time step")
+    return _save(fig, path, title)
+
+
+def _save(fig, path: str | Path, title: str) -> Path:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -134,11 +138,4 @@ def plot_learning_curve(records: Sequence[dict], path: str | Path, title: str = 
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
