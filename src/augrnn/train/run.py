@@ -103,8 +103,14 @@ def train_run(cfg: DictConfig, run_dir: Path, progress: bool = True, hooks=None)
     return trainer.fit()
 
 
-def load_run(run_dir: Path, which: str = "best", device: str | None = None) -> tuple[DictConfig, nn.Module, Task, torch.device]:
-    """The saved model of a run (``best`` or ``last`` checkpoint), in eval mode."""
+def load_run(
+    run_dir: Path, which: str = "best", device: str | None = None, fast: bool = False
+) -> tuple[DictConfig, nn.Module, Task, torch.device]:
+    """The saved model of a run (``best`` or ``last`` checkpoint), in eval mode.
+
+    ``fast`` defaults to off here: for a one-off evaluation or prediction, compiling
+    an inference graph (tens of seconds on a cold cache) costs more than it saves.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run directory not found: {run_dir}")
@@ -118,6 +124,7 @@ def load_run(run_dir: Path, which: str = "best", device: str | None = None) -> t
     cfg = load_config(run_dir / "config.yaml")
     if device is not None:
         cfg.device = device
+    cfg.fast = fast
     configure_threads(cfg.threads)
     model, task, device = build(cfg)
     model.load_state_dict(load_checkpoint(path, map_location=device)["model"])
