@@ -10,6 +10,7 @@ bit errors per sequence (outputs thresholded at 0.5).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -44,7 +45,7 @@ def bit_errors(logits: Tensor, batch: Batch) -> Tensor:
     return (wrong * batch.mask).sum(-1)
 
 
-class Task:
+class Task(ABC):
     """Base class of the algorithmic tasks.
 
     Subclasses set ``name``, ``config_class``, ``size_name`` (the scalar that
@@ -66,9 +67,9 @@ class Task:
         """Raise ``ValueError`` naming the bad field."""
 
     @property
+    @abstractmethod
     def train_size_range(self) -> tuple[int, int]:
         """The (min, max) of the size scalar during training."""
-        raise NotImplementedError  # pragma: no cover - every task defines it
 
     def sample(
         self,
@@ -99,8 +100,9 @@ class Task:
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)  # noqa: E731
         return Batch(as_tensor(inputs), as_tensor(targets), as_tensor(mask))
 
+    @abstractmethod
     def _generate(self, batch_size: int, size: int, rng: np.random.Generator):
-        raise NotImplementedError  # pragma: no cover
+        """Numpy ``(inputs [B, T, I], targets [B, T, O], mask [B, T])`` at the given size."""
 
     def loss(self, logits: Tensor, batch: Batch) -> Tensor:
         """Training loss: mean binary cross-entropy over the scored outputs."""
