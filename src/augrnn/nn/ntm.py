@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn import functional as AF
+from augrnn.nn import fused_ntm
 from augrnn.nn.controllers import make_controller
 from augrnn.nn.recurrent import unroll
 
@@ -214,6 +215,11 @@ class NTMCell(nn.Module):
 
         logits = self.output(torch.cat([h, reads.reshape(B, R * W)], dim=-1))
         return logits, NTMState(memory, read_weights, write_weights, reads, controller_state)
+
+    def fused_unroll(self, inputs: Tensor, state: NTMState | None = None, return_trace: bool = False):
+        """The whole sequence in one C++ kernel (LSTM controller, CPU), or ``None`` where
+        it does not apply; :func:`~augrnn.nn.recurrent.unroll` calls it on the fast path."""
+        return fused_ntm.fused_unroll(self, inputs, state, return_trace=return_trace)
 
 
 class NTM(nn.Module):

@@ -6,7 +6,9 @@ Every recurrent core in augrnn follows :class:`torch.nn.LSTMCell`'s contract,
 the one place that owns the fast path: with ``fast=True`` each time step runs
 as a single :func:`torch.compile`-d graph (forward and backward fused per
 step), compiled once per cell and reused for every sequence length, because the
-loop over time stays in Python and only the step is compiled.
+loop over time stays in Python and only the step is compiled. A cell can also
+bring a hand-written kernel for the whole sequence (``cell.fused_unroll``, see
+:mod:`augrnn.nn.fused_ntm`); ``unroll`` prefers it where it applies.
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ def unroll(
         state = cell.initial_state(batch, device=inputs.device, dtype=inputs.dtype)
     step = cell
     if fast and not _compile_disabled():
+        # A cell may own a whole-sequence kernel (the NTM's, on the CPU); it returns
+        # None where it does not apply, and the step is compiled instead.
+        fused = getattr(cell, "fused_unroll", None)
+        result = fused(inputs, state, return_trace=return_trace) if fused is not None else None
+        if result is not None:
+            return result
         step = compiled_step(cell)
         if torch.is_grad_enabled() and any(p.requires_grad for p in cell.parameters()):
             state = _requires_grad_like_later_steps(state)

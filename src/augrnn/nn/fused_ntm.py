@@ -1,0 +1,163 @@
+"""The NTM's whole-sequence CPU kernel: one C++ forward and one hand-written backward.
+
+:func:`augrnn.nn.recurrent.unroll` calls :func:`fused_unroll` on the fast path.
+It applies to an :class:`~augrnn.nn.ntm.NTMCell` with an LSTM controller on the
+CPU in float32/float64; anything else (a GPU, another controller) returns
+``None`` and the step is compiled with :func:`torch.compile` instead.
+
+Why a kernel of our own: a compiled step still pays ~1 ms per time step for
+autograd bookkeeping and per-step kernel launches at batch 32, several times the
+arithmetic. Here the recurrence (LSTM cell, addressing, erase/add write, read) is
+one C++ loop over time forward and one in reverse, with three small matmuls per
+step; everything that is not recurrent stays in ordinary autograd ops over all
+steps at once (the controller's input projection, the output layer).
+
+The C++ source (``csrc/ntm_sequence.cpp``) is built on first use with
+:func:`torch.utils.cpp_extension.load` into torch's extension cache (about a
+minute, once per machine and source version). ``AUGRNN_DISABLE_FUSED=1`` (or
+``AUGRNN_DISABLE_COMPILE=1``) turns it off; a failed build warns once and falls
+back to the compiled step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["fused_unroll", "load_kernel", "fused_available"]
+
+_SOURCE = Path(__file__).with_name("csrc") / "ntm_sequence.cpp"
+_KERNEL: Any = None
+_KERNEL_ERROR: str | None = None
+
+
+def _machine_tag() -> str:
+    """Short hash of the CPU's features: the build uses ``-march=native``, so a cache
+    shared by different machines (a cluster's home directory) keeps one build per CPU."""
+    flags = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags += line
+                break
+    except OSError:
+        pass
+    return hashlib.sha1(flags.encode()).hexdigest()[:8]
+
+
+def load_kernel():
+    """Build (first time) and import the C++ kernel; ``None`` if that is impossible."""
+    global _KERNEL, _KERNEL_ERROR
+    if _KERNEL is not None or _KERNEL_ERROR is not None:
+        return _KERNEL
+    try:
+        from torch.utils.cpp_extension import load
+
+        native = ["-march=native"] if platform.machine() in ("x86_64", "AMD64") else []
+        _KERNEL = load(
+            name=f"augrnn_ntm_{_machine_tag()}",
+            sources=[str(_SOURCE)],
+            extra_cflags=["-O3", "-fopenmp", *native],
+            extra_ldflags=["-fopenmp"],
+            verbose=False,
+        )
+    except Exception as error:  # no compiler, no headers, a read-only cache: use the compiled step
+        _KERNEL_ERROR = f"{type(error).__name__}: {error}"
+        warnings.warn(f"augrnn: the fused NTM kernel could not be built, using torch.compile instead ({_KERNEL_ERROR})",
+                      RuntimeWarning, stacklevel=2)
+    return _KERNEL
+
+
+def _disabled() -> bool:
+    return any(os.environ.get(name, "") not in ("", "0") for name in ("AUGRNN_DISABLE_FUSED", "AUGRNN_DISABLE_COMPILE"))
+
+
+def fused_available(cell, inputs: Tensor) -> bool:
+    """Whether :func:`fused_unroll` runs ``cell`` on ``inputs`` (else it returns ``None``)."""
+    from augrnn.nn.controllers import LSTMController
+
+    return (
+        not _disabled()
+        and inputs.device.type == "cpu"
+        and inputs.dtype in (torch.float32, torch.float64)
+        and isinstance(cell.controller, LSTMController)
+        and all(p.device.type == "cpu" and p.dtype == inputs.dtype for p in cell.parameters())
+        and load_kernel() is not None
+    )
+
+
+class _NTMSequence(torch.autograd.Function):
+    """States of all steps from the projected inputs; see ``csrc/ntm_sequence.cpp``."""
+
+    @staticmethod
+    def forward(ctx, xg, wz, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0, shift_size, eps):
+        kernel = load_kernel()
+        zs, cs, mem, wr, ww, *saved = kernel.forward(xg, wz, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0, shift_size,
+                                                     eps)
+        ctx.save_for_backward(wz, w_hp, zs, cs, mem, wr, ww, *saved)
+        ctx.shift_size, ctx.eps = shift_size, eps
+        ctx.set_materialize_grads(False)
+        return zs, cs, mem, wr, ww
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_zs, g_cs, g_mem, g_wr, g_ww):
+        wz, w_hp, zs, cs, mem, wr, ww, *saved = ctx.saved_tensors
+        grads = load_kernel().backward(wz, w_hp, zs, cs, mem, wr, ww, *saved, g_zs, g_cs, g_mem, g_wr, g_ww,
+                                       ctx.shift_size, ctx.eps)
+        return (*grads, None, None)
+
+
+def fused_unroll(cell, inputs: Tensor, state, return_trace: bool = False):
+    """Run an :class:`~augrnn.nn.ntm.NTMCell` over ``inputs [B, T, I]`` with the C++ kernel.
+
+    Returns what :func:`augrnn.nn.recurrent.unroll` returns, with the same values
+    and gradients as the step-by-step cell, or ``None`` when the kernel does not
+    apply (see :func:`fused_available`).
+    """
+    from augrnn.functional.addressing import COSINE_EPS
+    from augrnn.nn.ntm import NTMState
+    from augrnn.nn.recurrent import Unrolled
+
+    if inputs.shape[1] == 0 or not fused_available(cell, inputs):
+        return None
+    if state is None:
+        state = cell.initial_state(inputs.shape[0], device=inputs.device, dtype=inputs.dtype)
+    B, T, I = inputs.shape
+    R, W, C = cell.read_heads, cell.memory_width, cell.controller_size
+    lstm = cell.controller.lstm
+    # The controller reads [x_t, r_{t-1}]: the x part of every step in one matmul; the
+    # recurrent part acts on Z = [r, h], so its weights are [W_ih's r columns, W_hh].
+    w_x, w_r = lstm.weight_ih.split([I, R * W], dim=1)
+    xg = torch.addmm(lstm.bias_ih + lstm.bias_hh, inputs.transpose(0, 1).reshape(T * B, I), w_x.t())
+    wz = torch.cat([w_r, lstm.weight_hh], dim=1)
+    h0, c0 = state.controller
+    zs, cs, mem, wr, ww = _NTMSequence.apply(
+        xg.reshape(T, B, 4 * C), wz.contiguous(), cell.head_params.weight.contiguous(), cell.head_params.bias,
+        state.memory.contiguous(), state.read_weights.contiguous(), state.write_weights.contiguous(),
+        state.reads.contiguous(), h0.contiguous(), c0.contiguous(), 2 * cell.shift_range + 1, COSINE_EPS,
+    )
+    # The output layer maps [h, r] to logits; Z holds [r, h], so permute its columns.
+    w_h, w_out_r = cell.output.weight.split([C, R * W], dim=1)
+    logits = torch.addmm(cell.output.bias, zs[1:].reshape(T * B, R * W + C), torch.cat([w_out_r, w_h], dim=1).t())
+    outputs = logits.reshape(T, B, -1).transpose(0, 1)
+    mem = mem.transpose(-1, -2)  # the kernel keeps memory as [.., W, N]
+    reads, h = zs.split([R * W, C], dim=2)
+    reads = reads.reshape(T + 1, B, R, W)
+
+    def at(index):  # the NTMState of one step, or of every step stacked on dim 1
+        return NTMState(mem[index], wr[index], ww[index], reads[index], (h[index], cs[index]))
+
+    final = at(T)
+    trace = None
+    if return_trace:
+        trace = type(final)(*(x.transpose(0, 1) for x in (mem[1:], wr[1:], ww[1:], reads[1:])),
+                            (h[1:].transpose(0, 1), cs[1:].transpose(0, 1)))
+    return Unrolled(outputs, final, trace)
