@@ -224,13 +224,24 @@ void address_forward(const T* M, const T* mn, const Head<T>& hd, const T* wprev,
   softmax_inplace(w, N);
 }
 
+// Outer-product terms folded into address_backward's pass over dM (saves a pass each):
+// dM(i, j) <- dM(i, j) (1 - keep_w(i) keep_v(j)) before the head's own terms, and
+// + add_w(i) add_v(j) after. Null pointers: no such term.
+template <typename T>
+struct Fold {
+  const T* keep_w = nullptr;
+  const T* keep_v = nullptr;
+  const T* add_w = nullptr;
+  const T* add_v = nullptr;
+};
+
 // Addressing backward for one head: from dw (gradient of the head's weighting) to the
 // gradients of its activated parameters (dact, the head's slice), of the previous
 // weighting (dwprev, overwritten) and of memory (added to dM). scratch: 3N.
 template <typename T>
 void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev, const T* w, const T* wc,
                       const T* wg, const T* ws, const T* K, const T* dw, T* dact, T* dwprev, T* dM,
-                      T* scratch, const Dims& d, T eps, T tiny) {
+                      T* scratch, const Dims& d, T eps, T tiny, const Fold<T>& fold = Fold<T>{}) {
   const int64_t N = d.N, W = d.W, S = d.S, half = d.S / 2;
   T* dws = scratch;
   T* dwg = scratch + N;
@@ -294,8 +305,20 @@ void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev
     const T* col = M + j * N;
     T* dcol = dM + j * N;
     const T kj = hd.key[j];
+    if (fold.keep_w != nullptr) {
+      const T vj = fold.keep_v[j];
+      const T* kw = fold.keep_w;
 #pragma omp simd
-    for (int64_t i = 0; i < N; ++i) dcol[i] += ca[i] * kj + cb[i] * col[i];
+      for (int64_t i = 0; i < N; ++i) dcol[i] = dcol[i] * (T(1) - kw[i] * vj) + ca[i] * kj + cb[i] * col[i];
+    } else if (fold.add_w != nullptr) {
+      const T vj = fold.add_v[j];
+      const T* aw = fold.add_w;
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) dcol[i] += ca[i] * kj + cb[i] * col[i] + aw[i] * vj;
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) dcol[i] += ca[i] * kj + cb[i] * col[i];
+    }
     dkey[j] = dot(ca, col, N) + dkn * kj / kn;
   }
   dact[W] = dbeta;
@@ -579,20 +602,19 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
           const T* w = wr_next + (b * R + k) * N;
           T* dw = dwr_p + (b * R + k) * N;
           const T* drk = dr + k * W;
-          for (int64_t j = 0; j < W; ++j) {
+          for (int64_t j = 0; j < W; ++j) {  // dw(i) += M(i) . dr; its dM term is folded below
             const T* col = Mn + j * N;
-            T* dcol = dMb + j * N;
             const T drj = drk[j];
 #pragma omp simd
-            for (int64_t i = 0; i < N; ++i) {
-              dcol[i] += w[i] * drj;
-              dw[i] += col[i] * drj;
-            }
+            for (int64_t i = 0; i < N; ++i) dw[i] += col[i] * drj;
           }
           const T* s = sv + k * 4 * N;
+          Fold<T> fold;
+          fold.add_w = w;  // dM(i, j) += w(i) dr(j)
+          fold.add_v = drk;
           address_backward(Mn, mn_next + b * N, head_at(actb, d, k), wr_prev + (b * R + k) * N, w, s, s + N,
                            s + 2 * N, s + 3 * N, dw, dactb + k * d.A, dwrprev_p + (b * R + k) * N, dMb, scr, d,
-                           eps, tiny);
+                           eps, tiny, fold);
         }
         // write: M_{t+1} = M_t * keep + added; dM becomes the adjoint of M_t in place
         if (H > 0) {
@@ -611,11 +633,10 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
               const T ej = e[j], aj = a[j];
               T sde = 0, sda = 0;
 #pragma omp simd reduction(+ : sde, sda)
-              for (int64_t i = 0; i < N; ++i) {
+              for (int64_t i = 0; i < N; ++i) {  // g *= 1 - w e is folded into the address pass below
                 dww[i] += g[i] * (aj - m[i] * ej);
                 sde += g[i] * m[i] * w[i];
                 sda += g[i] * w[i];
-                g[i] *= T(1) - w[i] * ej;
               }
               de[j] -= sde;
               da[j] += sda;
@@ -642,9 +663,14 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
           }
           for (int64_t h = 0; h < H; ++h) {
             const T* s = sv + (R + h) * 4 * N;
+            Fold<T> fold;
+            if (H == 1) {  // the adjoint of M_t is dM (1 - w e): applied in this head's pass
+              fold.keep_w = ww_next + b * N;
+              fold.keep_v = wa;
+            }
             address_backward(Mp, mn_prev + b * N, head_at(actb, d, R + h), ww_prev + (b * H + h) * N,
                              ww_next + (b * H + h) * N, s, s + N, s + 2 * N, s + 3 * N, dww_p + (b * H + h) * N,
-                             dactb + (R + h) * d.A, dwwprev_p + (b * H + h) * N, dMb, scr, d, eps, tiny);
+                             dactb + (R + h) * d.A, dwwprev_p + (b * H + h) * N, dMb, scr, d, eps, tiny, fold);
           }
         }
         activate_backward(raw_p + b * P, actb, dactb, d);
