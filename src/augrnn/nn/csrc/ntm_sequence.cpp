@@ -454,21 +454,23 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
     const T* c_prev = at_step<T>(CS, t);
     T* c_next = at_step<T>(CS, t + 1);
     T* z_next = at_step<T>(ZS, t + 1);
-    for (int64_t b = 0; b < B; ++b) {
-      T* gb = g + b * 4 * C;
+    at::parallel_for(0, B, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        T* gb = g + b * 4 * C;
 #pragma omp simd
-      for (int64_t j = 0; j < C; ++j) {
-        const T i_ = sigmoid(gb[j]), f_ = sigmoid(gb[C + j]), g_ = fast_tanh(gb[2 * C + j]),
-                o_ = sigmoid(gb[3 * C + j]);
-        gb[j] = i_;
-        gb[C + j] = f_;
-        gb[2 * C + j] = g_;
-        gb[3 * C + j] = o_;
-        const T c = f_ * c_prev[b * C + j] + i_ * g_;
-        c_next[b * C + j] = c;
-        z_next[b * Z + RW + j] = o_ * fast_tanh(c);
+        for (int64_t j = 0; j < C; ++j) {
+          const T i_ = sigmoid(gb[j]), f_ = sigmoid(gb[C + j]), g_ = fast_tanh(gb[2 * C + j]),
+                  o_ = sigmoid(gb[3 * C + j]);
+          gb[j] = i_;
+          gb[C + j] = f_;
+          gb[2 * C + j] = g_;
+          gb[3 * C + j] = o_;
+          const T c = f_ * c_prev[b * C + j] + i_ * g_;
+          c_next[b * C + j] = c;
+          z_next[b * Z + RW + j] = o_ * fast_tanh(c);
+        }
       }
-    }
+    });
     raw_t[t].addmm_(zs_t[t + 1].narrow(1, RW, C), whp_t);
     const T* raw_p = at_step<T>(RAW, t);
     T* act_p = at_step<T>(ACT, t);
@@ -684,22 +686,24 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
       const T* c_next = at_step<T>(CS, t + 1);
       T* dg = at_step<T>(DG, t);
       T* dc = dC.data_ptr<T>();
-      for (int64_t b = 0; b < B; ++b) {
-        const T* gb = g + b * 4 * C;
-        T* dgb = dg + b * 4 * C;
+      at::parallel_for(0, B, 8, [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b) {
+          const T* gb = g + b * 4 * C;
+          T* dgb = dg + b * 4 * C;
 #pragma omp simd
-        for (int64_t j = 0; j < C; ++j) {
-          const T i_ = gb[j], f_ = gb[C + j], g_ = gb[2 * C + j], o_ = gb[3 * C + j];
-          const T tc = fast_tanh(c_next[b * C + j]);
-          const T dhj = dz_p[b * Z + RW + j];
-          const T dct = dc[b * C + j] + dhj * o_ * (T(1) - tc * tc);
-          dgb[j] = dct * g_ * i_ * (T(1) - i_);
-          dgb[C + j] = dct * c_prev[b * C + j] * f_ * (T(1) - f_);
-          dgb[2 * C + j] = dct * i_ * (T(1) - g_ * g_);
-          dgb[3 * C + j] = dhj * tc * o_ * (T(1) - o_);
-          dc[b * C + j] = dct * f_;
+          for (int64_t j = 0; j < C; ++j) {
+            const T i_ = gb[j], f_ = gb[C + j], g_ = gb[2 * C + j], o_ = gb[3 * C + j];
+            const T tc = fast_tanh(c_next[b * C + j]);
+            const T dhj = dz_p[b * Z + RW + j];
+            const T dct = dc[b * C + j] + dhj * o_ * (T(1) - tc * tc);
+            dgb[j] = dct * g_ * i_ * (T(1) - i_);
+            dgb[C + j] = dct * c_prev[b * C + j] * f_ * (T(1) - f_);
+            dgb[2 * C + j] = dct * i_ * (T(1) - g_ * g_);
+            dgb[3 * C + j] = dhj * tc * o_ * (T(1) - o_);
+            dc[b * C + j] = dct * f_;
+          }
         }
-      }
+      });
     }
     (void)zs_next;
     at::mm_out(dZ, dg_t[t], wz);
