@@ -22,6 +22,7 @@ back to the compiled step.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import warnings
@@ -33,6 +34,7 @@ from torch import Tensor
 
 __all__ = ["fused_unroll", "load_kernel", "fused_available"]
 
+_LOG = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_name("csrc") / "ntm_sequence.cpp"
 _KERNEL: Any = None
 _KERNEL_ERROR: str | None = None
@@ -60,9 +62,12 @@ def load_kernel():
     try:
         from torch.utils.cpp_extension import load
 
+        name = f"augrnn_ntm_{_machine_tag()}"
+        if not _is_built(name):
+            _LOG.warning("augrnn: building the fused NTM kernel (once per machine, about a minute) ...")
         native = ["-march=native"] if platform.machine() in ("x86_64", "AMD64") else []
         _KERNEL = load(
-            name=f"augrnn_ntm_{_machine_tag()}",
+            name=name,
             sources=[str(_SOURCE)],
             extra_cflags=["-O3", "-fopenmp", *native],
             extra_ldflags=["-fopenmp"],
@@ -73,6 +78,15 @@ def load_kernel():
         warnings.warn(f"augrnn: the fused NTM kernel could not be built, using torch.compile instead ({_KERNEL_ERROR})",
                       RuntimeWarning, stacklevel=2)
     return _KERNEL
+
+
+def _is_built(name: str) -> bool:
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+
+        return any(Path(_get_build_directory(name, verbose=False)).glob(f"{name}*.so"))
+    except Exception:  # a private helper of torch; only decides whether to announce the build
+        return True
 
 
 def _disabled() -> bool:
