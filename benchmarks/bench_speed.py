@@ -69,7 +69,7 @@ def train_step(model, optimizer, x, bits):
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if TRAIN.clip_norm > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN.clip_norm)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN.clip_norm, foreach=True)
     optimizer.step()
 
 

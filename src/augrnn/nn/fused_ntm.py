@@ -111,12 +111,12 @@ class _NTMSequence(torch.autograd.Function):
     """States of all steps from the projected inputs; see ``csrc/ntm_sequence.cpp``."""
 
     @staticmethod
-    def forward(ctx, xg, wz, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0, shift_size, eps):
+    def forward(ctx, xg, w_ih, w_hh, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0, shift_size, eps):
         kernel = load_kernel()
-        zs, cs, mem, wr, ww, *saved = kernel.forward(xg, wz, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0, shift_size,
-                                                     eps)
+        zs, cs, mem, wr, ww, wz, *saved = kernel.forward(xg, w_ih, w_hh, w_hp, b_hp, memory0, wr0, ww0, r0, h0, c0,
+                                                         shift_size, eps)
         ctx.save_for_backward(wz, w_hp, zs, cs, mem, wr, ww, *saved)
-        ctx.shift_size, ctx.eps = shift_size, eps
+        ctx.shift_size, ctx.eps, ctx.input_size = shift_size, eps, w_ih.shape[1] - (zs.shape[2] - h0.shape[1])
         ctx.set_materialize_grads(False)
         return zs, cs, mem, wr, ww
 
@@ -124,8 +124,8 @@ class _NTMSequence(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_zs, g_cs, g_mem, g_wr, g_ww):
         wz, w_hp, zs, cs, mem, wr, ww, *saved = ctx.saved_tensors
-        grads = load_kernel().backward(wz, w_hp, zs, cs, mem, wr, ww, *saved, g_zs, g_cs, g_mem, g_wr, g_ww,
-                                       ctx.shift_size, ctx.eps)
+        grads = load_kernel().backward(ctx.input_size, wz, w_hp, zs, cs, mem, wr, ww, *saved, g_zs, g_cs, g_mem,
+                                       g_wr, g_ww, ctx.shift_size, ctx.eps)
         return (*grads, None, None)
 
 
@@ -147,23 +147,21 @@ def fused_unroll(cell, inputs: Tensor, state, return_trace: bool = False):
     B, T, I = inputs.shape
     R, W, C = cell.read_heads, cell.memory_width, cell.controller_size
     lstm = cell.controller.lstm
-    # The controller reads [x_t, r_{t-1}]: the x part of every step in one matmul; the
-    # recurrent part acts on Z = [r, h], so its weights are [W_ih's r columns, W_hh].
-    w_x, w_r = lstm.weight_ih.split([I, R * W], dim=1)
-    xg = torch.addmm(lstm.bias_ih + lstm.bias_hh, inputs.transpose(0, 1).reshape(T * B, I), w_x.t())
-    wz = torch.cat([w_r, lstm.weight_hh], dim=1)
+    # The controller reads [x_t, r_{t-1}]: the x part of every step in one matmul here; the
+    # kernel applies the recurrent part to Z = [h, r] with [W_hh, W_ih's r columns].
+    xg = torch.addmm(lstm.bias_ih + lstm.bias_hh, inputs.transpose(0, 1).reshape(T * B, I), lstm.weight_ih[:, :I].t())
     h0, c0 = state.controller
     zs, cs, mem, wr, ww = _NTMSequence.apply(
-        xg.reshape(T, B, 4 * C), wz.contiguous(), cell.head_params.weight.contiguous(), cell.head_params.bias,
+        xg.reshape(T, B, 4 * C), lstm.weight_ih.contiguous(), lstm.weight_hh.contiguous(),
+        cell.head_params.weight.contiguous(), cell.head_params.bias,
         state.memory.contiguous(), state.read_weights.contiguous(), state.write_weights.contiguous(),
         state.reads.contiguous(), h0.contiguous(), c0.contiguous(), 2 * cell.shift_range + 1, COSINE_EPS,
     )
-    # The output layer maps [h, r] to logits; Z holds [r, h], so permute its columns.
-    w_h, w_out_r = cell.output.weight.split([C, R * W], dim=1)
-    logits = torch.addmm(cell.output.bias, zs[1:].reshape(T * B, R * W + C), torch.cat([w_out_r, w_h], dim=1).t())
+    # The output layer maps [h_t, r_t] to logits: Z itself, for every step at once.
+    logits = torch.addmm(cell.output.bias, zs[1:].reshape(T * B, C + R * W), cell.output.weight.t())
     outputs = logits.reshape(T, B, -1).transpose(0, 1)
     mem = mem.transpose(-1, -2)  # the kernel keeps memory as [.., W, N]
-    reads, h = zs.split([R * W, C], dim=2)
+    h, reads = zs.split([C, R * W], dim=2)
     reads = reads.reshape(T + 1, B, R, W)
 
     def at(index):  # the NTMState of one step, or of every step stacked on dim 1

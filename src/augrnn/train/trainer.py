@@ -209,7 +209,7 @@ class Trainer:
         if self.cfg.clip_value > 0:
             nn.utils.clip_grad_value_(self.model.parameters(), self.cfg.clip_value)
         if self.cfg.clip_norm > 0:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm, foreach=True)
         if self.cfg.lr_schedule != "constant":
             lr = scheduled_lr(self.cfg, self.state.step)
             for group in self.optimizer.param_groups:

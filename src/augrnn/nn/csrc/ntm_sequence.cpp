@@ -7,7 +7,7 @@
 // all steps, and the weight gradients of those layers.
 //
 // One step t (state t -> state t+1), the same equations as augrnn.functional:
-//   gates   = XG[t] + Z_t Wz^T            Z_t = [r_t (R*W), h_t (C)], gates in order i, f, g, o
+//   gates   = XG[t] + Z_t Wz^T            Z_t = [h_t (C), r_t (R*W)], gates in order i, f, g, o
 //   c, h    = LSTM(gates, c_t)
 //   raw     = b_hp + h_{t+1} W_hp^T       per head [key W, beta, gate, gamma, shift S]; then erase/add
 //   write heads address M_t (content -> interpolate -> shift -> sharpen), then erase + add -> M_{t+1}
@@ -467,11 +467,11 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
           gb[3 * C + j] = o_;
           const T c = f_ * c_prev[b * C + j] + i_ * g_;
           c_next[b * C + j] = c;
-          z_next[b * Z + RW + j] = o_ * fast_tanh(c);
+          z_next[b * Z + j] = o_ * fast_tanh(c);
         }
       }
     });
-    raw_t[t].addmm_(zs_t[t + 1].narrow(1, RW, C), whp_t);
+    raw_t[t].addmm_(zs_t[t + 1].narrow(1, 0, C), whp_t);
     const T* raw_p = at_step<T>(RAW, t);
     T* act_p = at_step<T>(ACT, t);
     const T* mem_prev = at_step<T>(MEM, t);
@@ -525,7 +525,7 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
         }
         T* mnb = mn_next + b * N;
         row_norms(Mn, mnb, N, W, eps);
-        T* reads = z_next + b * Z;
+        T* reads = z_next + b * Z + C;
         for (int64_t k = 0; k < R; ++k) {
           T* s = sv + k * 4 * N;
           T* w = wr_next + (b * R + k) * N;
@@ -566,7 +566,7 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
   const int64_t scratch_per_b = 4 * N + 2 * d.S;  // address_backward's scratch
   at::Tensor scratch = at::empty({B, scratch_per_b}, dM.options());
   const std::vector<at::Tensor> draw_t = DRAW.unbind(0), dg_t = DG.unbind(0);
-  at::Tensor dh = dZ.narrow(1, RW, C);
+  at::Tensor dh = dZ.narrow(1, 0, C);
   for (int64_t t = d.T - 1; t >= 0; --t) {
     const T* zs_next = at_step<T>(ZS, t + 1);
     const T* mem_prev = at_step<T>(MEM, t);
@@ -598,7 +598,7 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
         T* dMb = dM_p + b * N * W;
         const T* sv = save + b * heads * 4 * N;
         T* scr = scratch_p + b * scratch_per_b;
-        const T* dr = dz_p + b * Z;  // adjoint of r_{t+1}
+        const T* dr = dz_p + b * Z + C;  // adjoint of r_{t+1}
         // reads: r_k = sum_i w_k(i) M(i)
         for (int64_t k = 0; k < R; ++k) {
           const T* w = wr_next + (b * R + k) * N;
@@ -694,7 +694,7 @@ void backward_impl(const Dims& d, const at::Tensor& wz, const at::Tensor& w_hp, 
           for (int64_t j = 0; j < C; ++j) {
             const T i_ = gb[j], f_ = gb[C + j], g_ = gb[2 * C + j], o_ = gb[3 * C + j];
             const T tc = fast_tanh(c_next[b * C + j]);
-            const T dhj = dz_p[b * Z + RW + j];
+            const T dhj = dz_p[b * Z + j];
             const T dct = dc[b * C + j] + dhj * o_ * (T(1) - tc * tc);
             dgb[j] = dct * g_ * i_ * (T(1) - i_);
             dgb[C + j] = dct * c_prev[b * C + j] * f_ * (T(1) - f_);
@@ -727,14 +727,16 @@ void check_input(const at::Tensor& x, const char* name, const at::Tensor& like, 
 
 }  // namespace
 
-// Returns [ZS, CS, MEM, WR, WW, GATES, RAW, ACT, MN, SAVE]; the first five are the states
-// (T+1 leading), the rest are saved for backward.
-std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& wz, const at::Tensor& w_hp,
+// Returns [ZS, CS, MEM, WR, WW, wz, GATES, RAW, ACT, MN, SAVE]; the first five are the states
+// (T+1 leading; ZS holds [h, r] per step), the rest are saved for backward.
+std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& w_ih, const at::Tensor& w_hh,
+                                    const at::Tensor& w_hp,
                                     const at::Tensor& b_hp, const at::Tensor& memory0, const at::Tensor& wr0,
                                     const at::Tensor& ww0, const at::Tensor& r0, const at::Tensor& h0,
                                     const at::Tensor& c0, int64_t shift_size, double eps) {
   check_input(xg, "xg", xg, 3);
-  check_input(wz, "wz", xg, 2);
+  check_input(w_ih, "w_ih", xg, 2);
+  check_input(w_hh, "w_hh", xg, 2);
   check_input(w_hp, "w_hp", xg, 2);
   check_input(b_hp, "b_hp", xg, 1);
   check_input(memory0, "memory0", xg, 3);
@@ -746,14 +748,18 @@ std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& wz, 
   TORCH_CHECK(shift_size % 2 == 1, "ntm_sequence: shift_size must be odd");
   const int64_t R = wr0.size(1), H = ww0.size(1), C = h0.size(1);
   const Dims d = make_dims(xg.size(0), xg.size(1), C, memory0.size(1), memory0.size(2), R, H, shift_size);
-  TORCH_CHECK(xg.size(2) == 4 * C && wz.size(0) == 4 * C && wz.size(1) == d.Z, "ntm_sequence: bad wz/xg shape");
+  TORCH_CHECK(xg.size(2) == 4 * C && w_hh.size(0) == 4 * C && w_hh.size(1) == C && w_ih.size(0) == 4 * C &&
+                  w_ih.size(1) >= R * d.W,
+              "ntm_sequence: bad w_ih/w_hh/xg shape");
+  // The recurrent weights act on Z = [h, r]: W_hh, then the read-vector columns of W_ih.
+  const at::Tensor wz = at::cat({w_hh, w_ih.narrow(1, w_ih.size(1) - R * d.W, R * d.W)}, 1);
   TORCH_CHECK(w_hp.size(0) == d.P && w_hp.size(1) == C && b_hp.size(0) == d.P, "ntm_sequence: bad w_hp shape");
   auto opts = xg.options();
   const int64_t T = d.T, B = d.B;
   const at::Tensor wz_t = transposed(wz), whp_t = transposed(w_hp);
   at::Tensor ZS = step_buffer(T + 1, {B, d.Z}, opts);
-  ZS[0].narrow(1, 0, R * d.W).copy_(r0.reshape({B, R * d.W}));
-  ZS[0].narrow(1, R * d.W, C).copy_(h0);
+  ZS[0].narrow(1, 0, C).copy_(h0);
+  ZS[0].narrow(1, C, R * d.W).copy_(r0.reshape({B, R * d.W}));
   at::Tensor CS = step_buffer(T + 1, {B, C}, opts);
   CS[0].copy_(c0);
   at::Tensor MEM = step_buffer(T + 1, {B, d.W, d.N}, opts);  // transposed memory
@@ -770,11 +776,13 @@ std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& wz, 
   AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "ntm_forward", [&] {
     forward_impl<scalar_t>(d, xg, wz_t, whp_t, b_hp, ZS, CS, MEM, WR, WW, GATES, RAW, ACT, MN, SAVE, eps);
   });
-  return {ZS, CS, MEM, WR, WW, GATES, RAW, ACT, MN, SAVE};
+  return {ZS, CS, MEM, WR, WW, wz, GATES, RAW, ACT, MN, SAVE};
 }
 
-// Returns [dXG, dWz, dW_hp, db_hp, dmemory0, dwr0, dww0, dr0, dh0, dc0].
-std::vector<at::Tensor> ntm_backward(const at::Tensor& wz, const at::Tensor& w_hp, const at::Tensor& ZS,
+// Returns [dXG, dW_ih (read-vector columns only; the input columns get theirs through XG),
+// dW_hh, dW_hp, db_hp, dmemory0, dwr0, dww0, dr0, dh0, dc0].
+std::vector<at::Tensor> ntm_backward(int64_t input_size, const at::Tensor& wz, const at::Tensor& w_hp,
+                                     const at::Tensor& ZS,
                                      const at::Tensor& CS, const at::Tensor& MEM, const at::Tensor& WR,
                                      const at::Tensor& WW, const at::Tensor& GATES, const at::Tensor& RAW,
                                      const at::Tensor& ACT, const at::Tensor& MN, const at::Tensor& SAVE,
@@ -803,12 +811,14 @@ std::vector<at::Tensor> ntm_backward(const at::Tensor& wz, const at::Tensor& w_h
   });
   // weight gradients, once for all steps
   at::Tensor dWz = at::mm(DG.reshape({T * B, 4 * C}).t(), ZS.narrow(0, 0, T).reshape({T * B, d.Z}));
-  at::Tensor h_all = ZS.narrow(0, 1, T).narrow(2, R * d.W, C).reshape({T * B, C});
+  at::Tensor h_all = ZS.narrow(0, 1, T).narrow(2, 0, C).reshape({T * B, C});
   at::Tensor dWhp = at::mm(DRAW.reshape({T * B, d.P}).t(), h_all);
   at::Tensor dbhp = DRAW.sum({0, 1});
-  at::Tensor dr0 = dZ.narrow(1, 0, R * d.W).reshape({B, R, d.W}).clone();
-  at::Tensor dh0 = dZ.narrow(1, R * d.W, C).clone();
-  return {DG, dWz, dWhp, dbhp, transposed(dM), dWR, dWW, dr0, dh0, dC};
+  at::Tensor dr0 = dZ.narrow(1, C, R * d.W).reshape({B, R, d.W}).clone();
+  at::Tensor dh0 = dZ.narrow(1, 0, C).clone();
+  at::Tensor dWih = at::zeros({4 * C, input_size + R * d.W}, opts);
+  dWih.narrow(1, input_size, R * d.W).copy_(dWz.narrow(1, C, R * d.W));
+  return {DG, dWih, dWz.narrow(1, 0, C).contiguous(), dWhp, dbhp, transposed(dM), dWR, dWW, dr0, dh0, dC};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
