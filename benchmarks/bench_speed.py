@@ -110,6 +110,40 @@ def measure(mode: str, batch_size: int, batches: int, threads: int = 1, seed: in
     )
 
 
+def fixed_cost(batches: int = 10, repeats: int = 5) -> str:
+    """Split a fused training step into a cost per time step and a cost per batch.
+
+    Times batches of L = 1 (T = 3) and L = 20 (T = 41) in one process (best of ``repeats``);
+    the line through the two gives ms per step and ms per batch. Also times the optimiser
+    step and clipping alone.
+    """
+    torch.manual_seed(0)
+    model = NTM(WIDTH + 1, WIDTH, fast=True, **MODEL)
+    optimizer = make_optimizer(model.parameters(), TRAIN)
+    gen = torch.Generator().manual_seed(0)
+    data = {length: [copy_batch(32, length, gen) for _ in range(batches)] for length in (1, 20)}
+    for length in data:
+        train_step(model, optimizer, *data[length][0])
+    best = {length: float("inf") for length in data}
+    best_update = float("inf")
+    for _ in range(repeats):
+        for length, batch_list in data.items():
+            start = time.perf_counter()
+            for x, bits in batch_list:
+                train_step(model, optimizer, x, bits)
+            best[length] = min(best[length], (time.perf_counter() - start) / batches)
+        start = time.perf_counter()
+        for _ in range(batches):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN.clip_norm, foreach=True)
+            optimizer.step()
+        best_update = min(best_update, (time.perf_counter() - start) / batches)
+    per_step = (best[20] - best[1]) / (41 - 3)
+    per_batch = best[1] - 3 * per_step
+    return (f"fused, batch 32, 1 thread: {1e3 * per_step:.3f} ms per time step + {1e3 * per_batch:.2f} ms per batch "
+            f"(of which clipping + optimiser step {1e3 * best_update:.2f} ms); at the mean T = 22 the per-batch part is "
+            f"{100 * per_batch / (per_batch + 22 * per_step):.0f}% of a batch")
+
+
 def machine_info(threads) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -136,11 +170,17 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=None)
     parser.add_argument("--modes", nargs="+", default=["eager", "compiled", "fused"],
                         choices=["eager", "compiled", "fused"])
+    parser.add_argument("--fixed-cost", action="store_true",
+                        help="only split the fused step into per-step and per-batch costs (1 thread)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="measure each row this many times, interleaved, and keep the best (noisy VMs)")
     args = parser.parse_args(argv)
 
     torch.set_flush_denormal(True)
+    if args.fixed_cost:
+        torch.set_num_threads(1)
+        print(fixed_cost())
+        return
     batch_sizes = args.batch_sizes or ([1, 32] if args.quick else [1, 32, 128])
     # Timed batches per configuration (eager is slow, so it gets fewer).
     budget = {"eager": 2 if args.quick else 6, "compiled": 8 if args.quick else 40, "fused": 8 if args.quick else 40}
