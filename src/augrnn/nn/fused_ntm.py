@@ -164,10 +164,7 @@ def fused_unroll(cell, inputs: Tensor, state, return_trace: bool = False):
     h, reads = zs.split([C, R * W], dim=2)
     reads = reads.reshape(T + 1, B, R, W)
 
-    def at(index):  # the NTMState of one step, or of every step stacked on dim 1
-        return NTMState(mem[index], wr[index], ww[index], reads[index], (h[index], cs[index]))
-
-    final = at(T)
+    final = NTMState(mem[T], wr[T], ww[T], reads[T], (h[T], cs[T]))
     trace = None
     if return_trace:
         trace = type(final)(*(x.transpose(0, 1) for x in (mem[1:], wr[1:], ww[1:], reads[1:])),
