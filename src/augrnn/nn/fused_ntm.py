@@ -125,7 +125,7 @@ class _NTMSequence(torch.autograd.Function):
     def backward(ctx, g_zs, g_cs, g_mem, g_wr, g_ww):
         wz, w_hp, zs, cs, mem, wr, ww, *saved = ctx.saved_tensors
         grads = load_kernel().backward(ctx.input_size, wz, w_hp, zs, cs, mem, wr, ww, *saved, g_zs, g_cs, g_mem,
-                                       g_wr, g_ww, ctx.shift_size, ctx.eps)
+                                       g_wr, g_ww, ctx.shift_size, ctx.eps, ctx.needs_input_grad[5])
         return (*grads, None, None)
 
 

@@ -136,16 +136,36 @@ inline void wrapped_copy(const T* in, T* ext, int64_t N, int64_t half) {
   }
 }
 
-// Dot product of two contiguous rows, in 8 independent lanes (vectorizes).
+// Dot product of two contiguous rows (a vectorized reduction).
 template <typename T>
 inline T dot(const T* a, const T* b, int64_t n) {
-  T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[j + l] * b[j + l];
   T s = 0;
-  for (; j < n; ++j) s += a[j] * b[j];
-  return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// out[j] = sum_i w[i] Mt[j * N + i] for j < W: the read of a transposed memory. Four columns
+// at a time share the loads of w and run four independent reduction chains.
+template <typename T>
+inline void read_columns(const T* Mt, const T* w, T* out, int64_t N, int64_t W) {
+  int64_t j = 0;
+  for (; j + 4 <= W; j += 4) {
+    const T *c0 = Mt + j * N, *c1 = c0 + N, *c2 = c1 + N, *c3 = c2 + N;
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+    for (int64_t i = 0; i < N; ++i) {
+      s0 += w[i] * c0[i];
+      s1 += w[i] * c1[i];
+      s2 += w[i] * c2[i];
+      s3 += w[i] * c3[i];
+    }
+    out[j] = s0;
+    out[j + 1] = s1;
+    out[j + 2] = s2;
+    out[j + 3] = s3;
+  }
+  for (; j < W; ++j) out[j] = dot(w, Mt + j * N, N);
 }
 
 // Circular convolution, eq. (8): out(i) = sum_s k_s in(i - (s - half)) mod N, through a
@@ -203,14 +223,13 @@ inline Head<T> head_at(const T* act, const Dims& d, int64_t k) {
 }
 
 // Addressing forward for one head, eqs. (5)-(9). Saves wc, wg, ws and the similarities K.
+// have_dots: K already holds the dot products M_i . k (computed in the pass that wrote M).
 template <typename T>
 void address_forward(const T* M, const T* mn, const Head<T>& hd, const T* wprev, T* w, T* wc, T* wg,
-                     T* ws, T* K, T* ext, const Dims& d, T eps, T tiny) {
+                     T* ws, T* K, T* ext, const Dims& d, T eps, T tiny, bool have_dots = false) {
   const int64_t N = d.N, W = d.W, S = d.S;
-  T kk = 0;
-  for (int64_t j = 0; j < W; ++j) kk += hd.key[j] * hd.key[j];
-  const T kn = std::sqrt(kk + eps);
-  memory_times(M, hd.key, K, N, W);  // K_i = M_i . k, divided below
+  const T kn = std::sqrt(dot(hd.key, hd.key, W) + eps);
+  if (!have_dots) memory_times(M, hd.key, K, N, W);  // K_i = M_i . k, divided below
 #pragma omp simd
   for (int64_t i = 0; i < N; ++i) {
     K[i] = K[i] / (kn * mn[i]);
@@ -249,8 +268,7 @@ void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev
   T* ext = scratch + 3 * N;        // N + S - 1
   T* rshift = scratch + 4 * N + S;  // S
   // sharpen: w = softmax(gamma * log max(ws, tiny))
-  T wdw = 0;
-  for (int64_t i = 0; i < N; ++i) wdw += w[i] * dw[i];
+  const T wdw = dot(w, dw, N);
   T dgamma = 0;
 #pragma omp simd reduction(+ : dgamma)
   for (int64_t i = 0; i < N; ++i) {
@@ -275,6 +293,7 @@ void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev
   }
   // interpolation: wg = g wc + (1 - g) wprev
   T dgate = 0, wcdwc = 0;
+#pragma omp simd reduction(+ : dgate, wcdwc)
   for (int64_t i = 0; i < N; ++i) {
     dgate += dwg[i] * (wc[i] - wprev[i]);
     dwprev[i] = (T(1) - hd.gate) * dwg[i];
@@ -282,14 +301,13 @@ void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev
   }
   // content: wc = softmax(beta K)
   T dbeta = 0;
+#pragma omp simd reduction(+ : dbeta)
   for (int64_t i = 0; i < N; ++i) {
     dz[i] = wc[i] * (hd.gate * dwg[i] - wcdwc);
     dbeta += dz[i] * K[i];
   }
   // cosine: K_i = (M_i . k) / (kn mn_i)
-  T kk = 0;
-  for (int64_t j = 0; j < W; ++j) kk += hd.key[j] * hd.key[j];
-  const T kn = std::sqrt(kk + eps);
+  const T kn = std::sqrt(dot(hd.key, hd.key, W) + eps);
   T* dkey = dact;
   T* ca = dws;  // reuse: a_i = dK_i / (kn mn_i), the gradient of the dot product M_i . k
   T* cb = dwg;  // b_i = -dK_i K_i / mn_i^2, the gradient of mn_i, over mn_i
@@ -301,25 +319,36 @@ void address_backward(const T* M, const T* mn, const Head<T>& hd, const T* wprev
     cb[i] = -dK * K[i] / (mn[i] * mn[i]);
     dkn -= dK * K[i] / kn;
   }
+  // One pass over memory: dM's column update and the key gradient's dot product ca . M_j.
   for (int64_t j = 0; j < W; ++j) {
     const T* col = M + j * N;
     T* dcol = dM + j * N;
     const T kj = hd.key[j];
+    T acc = 0;
     if (fold.keep_w != nullptr) {
       const T vj = fold.keep_v[j];
       const T* kw = fold.keep_w;
-#pragma omp simd
-      for (int64_t i = 0; i < N; ++i) dcol[i] = dcol[i] * (T(1) - kw[i] * vj) + ca[i] * kj + cb[i] * col[i];
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < N; ++i) {
+        dcol[i] = dcol[i] * (T(1) - kw[i] * vj) + ca[i] * kj + cb[i] * col[i];
+        acc += ca[i] * col[i];
+      }
     } else if (fold.add_w != nullptr) {
       const T vj = fold.add_v[j];
       const T* aw = fold.add_w;
-#pragma omp simd
-      for (int64_t i = 0; i < N; ++i) dcol[i] += ca[i] * kj + cb[i] * col[i] + aw[i] * vj;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < N; ++i) {
+        dcol[i] += ca[i] * kj + cb[i] * col[i] + aw[i] * vj;
+        acc += ca[i] * col[i];
+      }
     } else {
-#pragma omp simd
-      for (int64_t i = 0; i < N; ++i) dcol[i] += ca[i] * kj + cb[i] * col[i];
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < N; ++i) {
+        dcol[i] += ca[i] * kj + cb[i] * col[i];
+        acc += ca[i] * col[i];
+      }
     }
-    dkey[j] = dot(ca, col, N) + dkn * kj / kn;
+    dkey[j] = acc + dkn * kj / kn;
   }
   dact[W] = dbeta;
   dact[W + 1] = dgate;
@@ -393,22 +422,31 @@ Dims make_dims(int64_t T, int64_t B, int64_t C, int64_t N, int64_t W, int64_t R,
   return d;
 }
 
-// dst[c * rows + r] = src[r * cols + c], in cache-sized tiles.
+// dst[c * rows + r] = src[r * cols + c]: contiguous stores, strided loads, in blocks of 64 source
+// rows so the loads stay in L1 across the columns.
 template <typename T>
 void transpose_copy(const T* src, T* dst, int64_t rows, int64_t cols) {
-  constexpr int64_t tile = 16;
-  for (int64_t r0 = 0; r0 < rows; r0 += tile)
-    for (int64_t c0 = 0; c0 < cols; c0 += tile)
-      for (int64_t r = r0; r < std::min(r0 + tile, rows); ++r)
-        for (int64_t c = c0; c < std::min(c0 + tile, cols); ++c) dst[c * rows + r] = src[r * cols + c];
+  constexpr int64_t block = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t r1 = std::min(r0 + block, rows);
+    for (int64_t c = 0; c < cols; ++c) {
+      T* out = dst + c * rows;
+      const T* in = src + c;
+#pragma omp simd
+      for (int64_t r = r0; r < r1; ++r) out[r] = in[r * cols];
+    }
+  }
 }
 
-// Transpose the last two dims of a contiguous [..., rows, cols] tensor into a new contiguous one.
-at::Tensor transposed(const at::Tensor& x) {
+// Transpose the last two dims of a contiguous [..., rows, cols] tensor into `out`, a contiguous
+// [..., cols, rows] tensor (or a new one).
+at::Tensor transposed(const at::Tensor& x, at::Tensor out = at::Tensor()) {
   const int64_t rows = x.size(-2), cols = x.size(-1), batch = x.numel() / std::max<int64_t>(rows * cols, 1);
-  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-  std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
-  at::Tensor out = at::empty(shape, x.options());
+  if (!out.defined()) {
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+    out = at::empty(shape, x.options());
+  }
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "transposed", [&] {
     const scalar_t* src = x.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
@@ -503,14 +541,29 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
         if (H == 0) {
           for (int64_t i = 0; i < N * W; ++i) Mn[i] = Mp[i];
         } else if (H == 1) {
+          // One pass: the write, the new memory's squared row norms, and the first read
+          // head's dot products M_{t+1}(i) . key (its addressing then skips that pass).
           const T* e = wa;
           const T* a = wa + W;
           const T* w = ww_next + b * N;
+          T* nrm = mn_next + b * N;
+          T* dots = sv + 3 * N;  // read head 0's K
+          const T* key = R > 0 ? head_at(actb, d, 0).key : e;
+          for (int64_t i = 0; i < N; ++i) nrm[i] = dots[i] = 0;
           for (int64_t j = 0; j < W; ++j) {
-            const T ej = e[j], aj = a[j];
+            const T ej = e[j], aj = a[j], kj = key[j];
+            const T* mp = Mp + j * N;
+            T* mn = Mn + j * N;
 #pragma omp simd
-            for (int64_t i = 0; i < N; ++i) Mn[j * N + i] = Mp[j * N + i] * (T(1) - w[i] * ej) + w[i] * aj;
+            for (int64_t i = 0; i < N; ++i) {
+              const T m = mp[i] * (T(1) - w[i] * ej) + w[i] * aj;
+              mn[i] = m;
+              nrm[i] += m * m;
+              dots[i] += m * kj;
+            }
           }
+#pragma omp simd
+          for (int64_t i = 0; i < N; ++i) nrm[i] = std::sqrt(nrm[i] + eps);
         }
         for (int64_t j = 0; j < W && H > 1; ++j) {
           for (int64_t i = 0; i < N; ++i) {
@@ -524,15 +577,15 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
           }
         }
         T* mnb = mn_next + b * N;
-        row_norms(Mn, mnb, N, W, eps);
+        if (H != 1) row_norms(Mn, mnb, N, W, eps);
         T* reads = z_next + b * Z + C;
         for (int64_t k = 0; k < R; ++k) {
           T* s = sv + k * 4 * N;
           T* w = wr_next + (b * R + k) * N;
           address_forward(Mn, mnb, head_at(actb, d, k), wr_prev + (b * R + k) * N, w, s, s + N, s + 2 * N,
-                          s + 3 * N, ext.data(), d, eps, tiny);
+                          s + 3 * N, ext.data(), d, eps, tiny, H == 1 && k == 0);
           T* r = reads + k * W;
-          for (int64_t j = 0; j < W; ++j) r[j] = dot(w, Mn + j * N, N);
+          read_columns(Mn, w, r, N, W);
         }
       }
     });
@@ -763,7 +816,7 @@ std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& w_ih
   at::Tensor CS = step_buffer(T + 1, {B, C}, opts);
   CS[0].copy_(c0);
   at::Tensor MEM = step_buffer(T + 1, {B, d.W, d.N}, opts);  // transposed memory
-  MEM[0].copy_(transposed(memory0));
+  transposed(memory0, MEM[0]);
   at::Tensor WR = step_buffer(T + 1, {B, R, d.N}, opts);
   WR[0].copy_(wr0);
   at::Tensor WW = step_buffer(T + 1, {B, H, d.N}, opts);
@@ -780,7 +833,7 @@ std::vector<at::Tensor> ntm_forward(const at::Tensor& xg, const at::Tensor& w_ih
 }
 
 // Returns [dXG, dW_ih (read-vector columns only; the input columns get theirs through XG),
-// dW_hh, dW_hp, db_hp, dmemory0, dwr0, dww0, dr0, dh0, dc0].
+// dW_hh, dW_hp, db_hp, dmemory0 (undefined = None unless need_memory0_grad), dwr0, dww0, dr0, dh0, dc0].
 std::vector<at::Tensor> ntm_backward(int64_t input_size, const at::Tensor& wz, const at::Tensor& w_hp,
                                      const at::Tensor& ZS,
                                      const at::Tensor& CS, const at::Tensor& MEM, const at::Tensor& WR,
@@ -788,7 +841,8 @@ std::vector<at::Tensor> ntm_backward(int64_t input_size, const at::Tensor& wz, c
                                      const at::Tensor& ACT, const at::Tensor& MN, const at::Tensor& SAVE,
                                      const c10::optional<at::Tensor>& gZS, const c10::optional<at::Tensor>& gCS,
                                      const c10::optional<at::Tensor>& gMEM, const c10::optional<at::Tensor>& gWR,
-                                     const c10::optional<at::Tensor>& gWW, int64_t shift_size, double eps) {
+                                     const c10::optional<at::Tensor>& gWW, int64_t shift_size, double eps,
+                                     bool need_memory0_grad) {
   const int64_t T = GATES.size(0), B = GATES.size(1), C = CS.size(2);
   const int64_t R = WR.size(2), H = WW.size(2);
   const Dims d = make_dims(T, B, C, MEM.size(3), MEM.size(2), R, H, shift_size);
@@ -818,7 +872,7 @@ std::vector<at::Tensor> ntm_backward(int64_t input_size, const at::Tensor& wz, c
   at::Tensor dh0 = dZ.narrow(1, 0, C).clone();
   at::Tensor dWih = at::zeros({4 * C, input_size + R * d.W}, opts);
   dWih.narrow(1, input_size, R * d.W).copy_(dWz.narrow(1, C, R * d.W));
-  return {DG, dWih, dWz.narrow(1, 0, C).contiguous(), dWhp, dbhp, transposed(dM), dWR, dWW, dr0, dh0, dC};
+  return {DG, dWih, dWz.narrow(1, 0, C).contiguous(), dWhp, dbhp, need_memory0_grad ? transposed(dM) : at::Tensor(), dWR, dWW, dr0, dh0, dC};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
