@@ -106,6 +106,41 @@ def test_state_is_a_namedtuple_with_attention_and_nothing_on_self():
     assert not [k for k, v in vars(model).items() if isinstance(v, torch.Tensor)]
 
 
+@pytest.mark.parametrize("score", ["dot", "general", "additive"])
+def test_without_input_feeding_the_whole_sequence_path_equals_the_steps(score):
+    """forward_sequence (one fused LSTM, batched attention) = T calls of the cell, values and gradients."""
+    torch.manual_seed(11)
+    model = Seq2Seq(7, 9, embedding_size=5, encoder_size=4, decoder_size=6, score=score, input_feeding=False).double()
+    source = torch.tensor([[3, 4, 5, 6, 3], [2, 5, 0, 0, 0], [6, 0, 0, 0, 0]])
+    target_in = torch.randint(3, 9, (3, 4))
+    results = []
+    for return_trace in (False, True):  # the trace asks for the step-by-step path
+        model.zero_grad()
+        logits = model(source, source != 0, target_in, return_trace=return_trace)
+        logits = logits[0] if return_trace else logits
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    state = model.encode(source, source != 0)
+    x = torch.randn(3, 4, 5, dtype=D64, requires_grad=True)
+    outputs, weights = model.decoder.forward_sequence(x, state)
+    _, trace = unroll(model.decoder, x, state, return_trace=True)[1:]
+    torch.testing.assert_close(weights, trace.weights)
+    assert torch.all(weights[1, :, 2:] == 0) and torch.all(weights[2, :, 1:] == 0)  # never on padding
+    assert torch.autograd.gradcheck(lambda x: model.decoder.forward_sequence(x, state)[0], (x,))
+
+
+def test_forward_sequence_needs_a_decoder_without_input_feeding():
+    cell = AttentionDecoderCell(3, 4, 6)
+    state = cell.initial_state(2, memory=torch.zeros(2, 5, 6))
+    with pytest.raises(ValueError, match="input_feeding=False"):
+        cell.forward_sequence(torch.zeros(2, 3, 3), state)
+    with pytest.raises(ValueError, match="input_feeding must be"):
+        AttentionDecoderCell(3, 4, 6, input_feeding="no")
+
+
 # -- (2) edge inputs -------------------------------------------------------------------------
 @pytest.mark.parametrize("score", ["dot", "general", "additive"])
 def test_all_padding_length_one_and_huge_inputs_stay_finite(score):
@@ -259,7 +294,8 @@ def test_bad_arguments_raise_value_errors():
 
 
 # -- (3) learns a task -----------------------------------------------------------------------
-def test_learns_to_reverse_sequences():
+@pytest.mark.parametrize("input_feeding", [True, False])
+def test_learns_to_reverse_sequences(input_feeding):
     """Reversal of 2-7 random symbols: exact-match accuracy > 90% after 500 batches (eager, one core)."""
     torch.manual_seed(7)
     g = torch.Generator().manual_seed(7)
@@ -276,7 +312,8 @@ def test_learns_to_reverse_sequences():
         target_in = torch.cat([torch.ones(n, 1, dtype=torch.long), reversed_], 1)
         return source, mask, target_in, target_out
 
-    model = Seq2Seq(V, V, embedding_size=16, encoder_size=32, decoder_size=48, score="general")
+    model = Seq2Seq(V, V, embedding_size=16, encoder_size=32, decoder_size=48, score="general",
+                    input_feeding=input_feeding)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(500):
         source, mask, target_in, target_out = batch(64)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from augrnn.functional.attention import additive_scores_projected, attend, dot_scores
+from augrnn.functional.attention import additive_scores_projected, attend, dot_scores, masked_softmax
 from augrnn.nn.recurrent import compiled_step, unroll
 
 __all__ = ["AttentionDecoding", "BiRNNEncoder", "Encoded", "AttentionDecoderCell", "AttentionState", "Seq2Seq", "Decoded", "SCORES"]
@@ -151,6 +151,12 @@ class AttentionDecoderCell(nn.Module):
     α_t = softmax over unmasked s of score(h_t, h̄_s), c_t = Σ α_ts h̄_s,
     h̃_t = tanh(W_c [c_t; h_t]).
 
+    With ``input_feeding=False`` the LSTM reads x_t alone (Luong's model without
+    §3.3): the recurrence then no longer passes through the attention, so
+    :meth:`forward_sequence` runs teacher forcing for all T steps at once — one
+    fused LSTM over the sequence and the attention of every step as batched
+    matrix products — with the same values as T calls of the cell.
+
     Scores (Luong eq. 8): ``dot`` h_t · h̄_s (needs M = H), ``general``
     h_t^T W_a h̄_s, ``additive`` v_a^T tanh(W_a h_t + U_a h̄_s) (Bahdanau's).
     The key projections W_a h̄_s / U_a h̄_s are computed once per source by
@@ -163,6 +169,7 @@ class AttentionDecoderCell(nn.Module):
         score: ``dot``, ``general`` or ``additive``.
         attention_size: hidden width of the additive scorer (default H).
         dropout: on h_t before the attentional layer.
+        input_feeding: feed h̃_{t−1} into the LSTM (Luong §3.3).
 
     Example:
         >>> cell = AttentionDecoderCell(3, 4, 6)
@@ -173,9 +180,11 @@ class AttentionDecoderCell(nn.Module):
     """
 
     def __init__(self, input_size: int, hidden_size: int, memory_size: int, score: str = "general",
-                 attention_size: int | None = None, dropout: float = 0.0) -> None:
+                 attention_size: int | None = None, dropout: float = 0.0, input_feeding: bool = True) -> None:
         super().__init__()
         _check_int("AttentionDecoderCell", input_size=input_size, hidden_size=hidden_size, memory_size=memory_size)
+        if not isinstance(input_feeding, bool):
+            raise ValueError(f"AttentionDecoderCell: input_feeding must be True or False, got {input_feeding!r}")
         if score not in SCORES:
             raise ValueError(f"AttentionDecoderCell: score must be one of {SCORES}, got {score!r}")
         if score == "dot" and memory_size != hidden_size:
@@ -183,8 +192,9 @@ class AttentionDecoderCell(nn.Module):
         attention_size = hidden_size if attention_size is None else attention_size
         _check_int("AttentionDecoderCell", attention_size=attention_size)
         self.input_size, self.hidden_size, self.memory_size = input_size, hidden_size, memory_size
-        self.score, self.attention_size = score, attention_size
-        self.lstm = nn.LSTMCell(input_size + hidden_size, hidden_size)  # input feeding: [x_t; h̃_{t−1}]
+        self.score, self.attention_size, self.input_feeding = score, attention_size, input_feeding
+        # input feeding: the LSTM reads [x_t; h̃_{t−1}]; without it, x_t
+        self.lstm = nn.LSTMCell(input_size + (hidden_size if input_feeding else 0), hidden_size)
         if score == "general":
             self.key_projection = nn.Linear(memory_size, hidden_size, bias=False)  # W_a
         elif score == "additive":
@@ -240,7 +250,8 @@ class AttentionDecoderCell(nn.Module):
             raise ValueError(f"AttentionDecoderCell: x must have shape [batch, {self.input_size}], got {list(x.shape)}")
         if state is None:
             state = self.initial_state(x.shape[0], device=x.device, dtype=x.dtype)
-        hidden, cell = self.lstm(torch.cat([x, state.attentional], dim=-1), (state.hidden, state.cell))  # h_t, c_t
+        lstm_input = torch.cat([x, state.attentional], dim=-1) if self.input_feeding else x
+        hidden, cell = self.lstm(lstm_input, (state.hidden, state.cell))  # h_t, c_t
         query = self.dropout(hidden)
         if self.score == "additive":
             scores = additive_scores_projected(self.query_projection(query), state.keys, self.score_vector)
@@ -250,8 +261,37 @@ class AttentionDecoderCell(nn.Module):
         attentional = torch.tanh(self.combine(torch.cat([context, query], dim=-1)))  # h̃_t, eq. (5)
         return attentional, AttentionState(hidden, cell, attentional, state.keys, state.values, state.mask, weights)
 
+    def forward_sequence(self, inputs: Tensor, state: AttentionState) -> tuple[Tensor, Tensor]:
+        """All T steps of teacher forcing at once (only without input feeding).
+
+        Args:
+            inputs: ``[B, T, E]`` the embedded previous tokens x_1..x_T.
+            state: the state before the first step (:meth:`initial_state`).
+
+        Returns:
+            ``(h̃ [B, T, H], α [B, T, S])``: what T calls of the cell return, stacked.
+        """
+        if self.input_feeding:
+            raise ValueError("AttentionDecoderCell: forward_sequence needs input_feeding=False "
+                             "(with input feeding every step waits for the previous step's attention)")
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(f"AttentionDecoderCell: inputs must have shape [batch, time, {self.input_size}], got {list(inputs.shape)}")
+        lstm = self.lstm  # the cell's own weights, run by ATen's fused sequence LSTM
+        hidden, _, _ = torch.lstm(inputs, (state.hidden[None], state.cell[None]),
+                                  [lstm.weight_ih, lstm.weight_hh, lstm.bias_ih, lstm.bias_hh],
+                                  True, 1, 0.0, False, False, True)  # h_1..h_T [B, T, H]
+        query = self.dropout(hidden)
+        if self.score == "additive":  # queries [B, T, A] against keys [B, 1, S, A]
+            scores = additive_scores_projected(self.query_projection(query), state.keys[:, None], self.score_vector)
+        else:
+            scores = query @ state.keys.transpose(1, 2)  # [B, T, S]
+        weights = masked_softmax(scores, state.mask[:, None, :])  # α [B, T, S]
+        context = weights @ state.values  # [B, T, M]
+        return torch.tanh(self.combine(torch.cat([context, query], dim=-1))), weights
+
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, memory_size={self.memory_size}, score={self.score!r}"
+        feeding = "" if self.input_feeding else ", input_feeding=False"
+        return f"{self.input_size}, {self.hidden_size}, memory_size={self.memory_size}, score={self.score!r}{feeding}"
 
 
 class Decoded(NamedTuple):
@@ -412,6 +452,10 @@ class Seq2Seq(AttentionDecoding):
         decoder_size: H.
         score: ``dot`` (the annotations are first projected to H), ``general`` or ``additive``.
         dropout: on embeddings, between encoder layers, in the decoder.
+        input_feeding: feed the attentional vector into the next decoder step
+            (Luong §3.3); without it, teacher forcing runs all target steps at
+            once (:meth:`AttentionDecoderCell.forward_sequence`), several times
+            faster on a CPU.
         pad_id, bos_id, eos_id: special target ids (``pad_id`` also pads sources).
         fast: run decoder steps through :func:`augrnn.nn.recurrent.compiled_step`;
             sources are then padded to a multiple of 8 positions so that few
@@ -428,7 +472,8 @@ class Seq2Seq(AttentionDecoding):
 
     def __init__(self, source_vocab: int, target_vocab: int, embedding_size: int = 64, encoder_size: int = 128,
                  encoder_layers: int = 1, encoder_cell: str = "lstm", decoder_size: int = 256, score: str = "general",
-                 dropout: float = 0.0, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, fast: bool = False) -> None:
+                 dropout: float = 0.0, input_feeding: bool = True, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2,
+                 fast: bool = False) -> None:
         super().__init__()
         _check_int("Seq2Seq", source_vocab=source_vocab, target_vocab=target_vocab, embedding_size=embedding_size,
                    encoder_size=encoder_size, encoder_layers=encoder_layers, decoder_size=decoder_size)
@@ -445,7 +490,8 @@ class Seq2Seq(AttentionDecoding):
         if self.memory_projection is not None:
             memory_size = decoder_size
         self.bridge = nn.Linear(self.encoder.output_size, 2 * decoder_size)  # [h_0; c_0] from the encoder's final states
-        self.decoder = AttentionDecoderCell(embedding_size, decoder_size, memory_size, score=score, dropout=dropout)
+        self.decoder = AttentionDecoderCell(embedding_size, decoder_size, memory_size, score=score, dropout=dropout,
+                                            input_feeding=input_feeding)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(decoder_size, target_vocab)
 
@@ -489,6 +535,9 @@ class Seq2Seq(AttentionDecoding):
             raise ValueError(f"Seq2Seq: target_in must have shape [{source.shape[0]}, T], got {list(target_in.shape)}")
         state = self.encode(source, source_mask)
         inputs = self.dropout(self.target_embedding(target_in))  # [B, T, E]
+        if not self.decoder.input_feeding and not return_trace:  # every step at once
+            outputs, _ = self.decoder.forward_sequence(inputs, state)
+            return self.output(self.dropout(outputs))
         run = unroll(self.decoder, inputs, state, fast=self.fast, return_trace=return_trace)
         logits = self.output(self.dropout(run.outputs))  # [B, T, V]
         return (logits, run.trace) if return_trace else logits

@@ -158,6 +158,7 @@ class Seq2SeqConfig:
     decoder_size: int = 256
     score: str = "general"  # dot | general | additive (Luong et al. 2015 eq. 8)
     dropout: float = 0.2
+    input_feeding: bool = True  # Luong et al. 2015 §3.3; False: teacher forcing runs every step at once
 
 
 @register_model("seq2seq", Seq2SeqConfig, "attentional encoder-decoder (Bahdanau et al. 2014; Luong et al. 2015)")
