@@ -9,7 +9,8 @@ and are scored on the test split with :func:`augrnn.tasks.g2p.score_words`:
 WER (a word is wrong unless it equals one of its references) and PER (edit
 distance to the closest reference over its length, averaged over words), with
 and without stress. Decoding speed is the whole test split, wall clock,
-including Phonetisaurus' process start and our batching (one torch thread), and
+including Phonetisaurus' process start and our batching (``--threads`` torch
+threads, default 1; ``--threads 1 2`` scores our rows once per setting), and
 per CPU-second (this process and its children), which a loaded machine distorts less.
 Phonetisaurus is the optional ``bench`` dependency (``pip install 'augrnn[bench]'``);
 ``--no-phonetisaurus`` skips it.
@@ -89,9 +90,10 @@ def run_phonetisaurus(work: Path) -> dict:
     return {"system": "Phonetisaurus 0.3.0", "train_s": train_seconds, **row}
 
 
-def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False) -> dict:
+def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False, threads: int = 1) -> dict:
     from augrnn.train import load_run
 
+    torch.set_num_threads(threads)
     cfg, model, task, device = load_run(run_dir, which="best")
     if int8:
         model = quantize_int8(model)
@@ -107,7 +109,8 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False)
             hypotheses.extend(task.phones_of(decoded.tokens, decoded.lengths))
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     metrics = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1]) if (run_dir / "metrics.jsonl").exists() else {}
-    name = f"augrnn seq2seq ({'greedy' if beam_size == 1 else f'beam {beam_size}'}{', int8' if int8 else ''})"
+    name = (f"augrnn seq2seq ({'greedy' if beam_size == 1 else f'beam {beam_size}'}{', int8' if int8 else ''}"
+            f"{f', {threads} threads' if threads > 1 else ''})")
     return {"system": name, "train_s": metrics.get("elapsed_s", float("nan")),
             **_summary(hypotheses, [test[w] for w in words], seconds, cpu_seconds)}
 
@@ -133,6 +136,7 @@ def main() -> int:
     parser.add_argument("--beam", type=int, default=5, help="beam size of the beam-search row")
     parser.add_argument("--batch-size", type=int, default=1024, help="words per decoding batch (length-sorted)")
     parser.add_argument("--int8", action="store_true", help="also score greedy decoding with int8 dynamic quantization")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch threads for our rows (each value once)")
     parser.add_argument("--no-phonetisaurus", action="store_true")
     parser.add_argument("--only-phonetisaurus", action="store_true", help="skip our model")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_g2p"), help="where the Phonetisaurus model goes")
@@ -148,9 +152,10 @@ def main() -> int:
         rows.append(run_phonetisaurus(args.work))
         print(json.dumps(rows[-1]), flush=True)
     ours = [] if args.only_phonetisaurus else [(1, False)] + [(1, True)] * args.int8 + [(args.beam, False)]
-    for beam, int8 in ours:
-        rows.append(run_ours(args.run_dir, beam, args.batch_size, int8))
-        print(json.dumps(rows[-1]), flush=True)
+    for threads in args.threads:
+        for beam, int8 in ours:
+            rows.append(run_ours(args.run_dir, beam, args.batch_size, int8, threads))
+            print(json.dumps(rows[-1]), flush=True)
     text = table(rows)
     print(text)
     if args.write:
