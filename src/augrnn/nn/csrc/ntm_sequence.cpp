@@ -538,9 +538,10 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
         }
         // write, sec. 3.2: M(i) <- M(i) * prod_h (1 - w_h(i) e_h) + sum_h w_h(i) a_h
         const T* wa = actb + heads * d.A;  // [H, 2W]: erase, add
+        const bool fused_write = H == 1 && R > 0;
         if (H == 0) {
           for (int64_t i = 0; i < N * W; ++i) Mn[i] = Mp[i];
-        } else if (H == 1) {
+        } else if (fused_write) {
           // One pass: the write, the new memory's squared row norms, and the first read
           // head's dot products M_{t+1}(i) . key (its addressing then skips that pass).
           const T* e = wa;
@@ -548,7 +549,7 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
           const T* w = ww_next + b * N;
           T* nrm = mn_next + b * N;
           T* dots = sv + 3 * N;  // read head 0's K
-          const T* key = R > 0 ? head_at(actb, d, 0).key : e;
+          const T* key = head_at(actb, d, 0).key;
           for (int64_t i = 0; i < N; ++i) nrm[i] = dots[i] = 0;
           for (int64_t j = 0; j < W; ++j) {
             const T ej = e[j], aj = a[j], kj = key[j];
@@ -565,7 +566,7 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
 #pragma omp simd
           for (int64_t i = 0; i < N; ++i) nrm[i] = std::sqrt(nrm[i] + eps);
         }
-        for (int64_t j = 0; j < W && H > 1; ++j) {
+        for (int64_t j = 0; j < W && H > 0 && !fused_write; ++j) {
           for (int64_t i = 0; i < N; ++i) {
             T keep = 1, added = 0;
             for (int64_t h = 0; h < H; ++h) {
@@ -577,13 +578,13 @@ void forward_impl(const Dims& d, const at::Tensor& xg, const at::Tensor& wz_t, c
           }
         }
         T* mnb = mn_next + b * N;
-        if (H != 1) row_norms(Mn, mnb, N, W, eps);
+        if (!fused_write) row_norms(Mn, mnb, N, W, eps);
         T* reads = z_next + b * Z + C;
         for (int64_t k = 0; k < R; ++k) {
           T* s = sv + k * 4 * N;
           T* w = wr_next + (b * R + k) * N;
           address_forward(Mn, mnb, head_at(actb, d, k), wr_prev + (b * R + k) * N, w, s, s + N, s + 2 * N,
-                          s + 3 * N, ext.data(), d, eps, tiny, H == 1 && k == 0);
+                          s + 3 * N, ext.data(), d, eps, tiny, fused_write && k == 0);
           T* r = reads + k * W;
           read_columns(Mn, w, r, N, W);
         }
