@@ -150,9 +150,28 @@ def test_scheduled_lr_cosine_ends_at_the_final_ratio():
     ("lr_schedule=linear", "train.lr_schedule must be one of"),
     ("lr_final_ratio=2.0", "train.lr_final_ratio must be in [0, 1]"),
     ("lr_step_factor=0", "train.lr_step_factor must be in (0, 1]"),
+    ("precision=fp16", "train.precision must be one of"),
 ])
 def test_bad_lr_schedule_is_a_clear_config_error(tmp_path, override, message):
     from augrnn.train import ConfigError
 
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
         _train(tmp_path / "bad", 2, [override])
+
+
+def test_bf16_precision_autocasts_the_training_step_only(tmp_path):
+    """precision=bf16: the training forward pass runs in bfloat16; weights, evaluation and checkpoints stay fp32."""
+    from augrnn.train.run import build
+    from augrnn.train.trainer import Trainer
+
+    cfg = prepare_run("seq2seq", "g2p", tmp_path / "run", [
+        "train_words=64", "eval_words=16", "embedding_size=4", "encoder_size=3", "decoder_size=4",
+        "input_feeding=false", "batch_size=8", "steps=3", "eval_every=3", "precision=bf16"])
+    model, task, _ = build(cfg)
+    seen = []
+    model.output.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    Trainer(model, task, cfg.train, tmp_path / "run", progress=False).fit()
+    assert seen[:3] == [torch.bfloat16] * 3  # the three training steps
+    assert seen[3:] and all(dtype == torch.float32 for dtype in seen[3:])  # the evaluation
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in model.parameters())
+    assert all(v.dtype == torch.float32 for v in load_checkpoint(tmp_path / "run" / "last.pt")["model"].values())

@@ -100,6 +100,7 @@ def fused_available(cell, inputs: Tensor) -> bool:
     return (
         not _disabled()
         and inputs.device.type == "cpu"
+        and not torch.is_autocast_enabled("cpu")  # bf16 autocast: the compiled step (the kernel is fp32/fp64)
         and inputs.dtype in (torch.float32, torch.float64)
         and isinstance(cell.controller, LSTMController)
         and all(p.device.type == "cpu" and p.dtype == inputs.dtype for p in cell.parameters())

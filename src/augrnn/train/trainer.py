@@ -202,8 +202,9 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One optimiser update; returns detached 0-dim metric tensors (no device sync)."""
         batch = self.task.sample(self.cfg.batch_size, self.rng, max_size=self.state.curriculum_size, device=self.device)
-        outputs = self.task.forward(self.model, batch)
-        loss = self.task.loss(outputs, batch)
+        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
+            outputs = self.task.forward(self.model, batch)
+            loss = self.task.loss(outputs, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.clip_value > 0:
@@ -309,6 +310,7 @@ class Trainer:
 
 
 LR_SCHEDULES = ("constant", "cosine", "step")
+PRECISIONS = ("fp32", "bf16")
 
 
 def scheduled_lr(cfg: TrainConfig, step: int) -> float:
@@ -353,6 +355,8 @@ def _validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"train.{name} must be > 0, got {getattr(cfg, name)!r}")
     if cfg.lr_schedule not in LR_SCHEDULES:
         raise ConfigError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {cfg.lr_schedule!r}")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"train.precision must be one of {PRECISIONS}, got {cfg.precision!r}")
     if not 0.0 <= cfg.lr_final_ratio <= 1.0:
         raise ConfigError(f"train.lr_final_ratio must be in [0, 1], got {cfg.lr_final_ratio!r}")
     if not 0.0 < cfg.lr_step_factor <= 1.0:
