@@ -90,7 +90,8 @@ def run_phonetisaurus(work: Path) -> dict:
     return {"system": "Phonetisaurus 0.3.0", "train_s": train_seconds, **row}
 
 
-def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False, threads: int = 1) -> dict:
+def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False, threads: int = 1,
+             bf16: bool = False) -> dict:
     from augrnn.train import load_run
 
     torch.set_num_threads(threads)
@@ -101,7 +102,7 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
     words = sorted(test, key=lambda w: (len(w), w))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     hypotheses = []
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for start in range(0, len(words), batch_size):
             chunk = words[start : start + batch_size]
             source, mask = task.encode_words(chunk, device)
@@ -110,7 +111,7 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     metrics = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1]) if (run_dir / "metrics.jsonl").exists() else {}
     name = (f"augrnn seq2seq ({'greedy' if beam_size == 1 else f'beam {beam_size}'}{', int8' if int8 else ''}"
-            f"{f', {threads} threads' if threads > 1 else ''})")
+            f"{', bf16' if bf16 else ''}{f', {threads} threads' if threads > 1 else ''})")
     return {"system": name, "train_s": metrics.get("elapsed_s", float("nan")),
             **_summary(hypotheses, [test[w] for w in words], seconds, cpu_seconds)}
 
@@ -136,6 +137,7 @@ def main() -> int:
     parser.add_argument("--beam", type=int, default=5, help="beam size of the beam-search row")
     parser.add_argument("--batch-size", type=int, default=1024, help="words per decoding batch (length-sorted)")
     parser.add_argument("--int8", action="store_true", help="also score greedy decoding with int8 dynamic quantization")
+    parser.add_argument("--bf16", action="store_true", help="also score greedy decoding under bfloat16 autocast")
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch threads for our rows (each value once)")
     parser.add_argument("--no-phonetisaurus", action="store_true")
     parser.add_argument("--only-phonetisaurus", action="store_true", help="skip our model")
@@ -151,10 +153,11 @@ def main() -> int:
         args.work.mkdir(parents=True, exist_ok=True)
         rows.append(run_phonetisaurus(args.work))
         print(json.dumps(rows[-1]), flush=True)
-    ours = [] if args.only_phonetisaurus else [(1, False)] + [(1, True)] * args.int8 + [(args.beam, False)]
+    ours = [] if args.only_phonetisaurus else (
+        [(1, False, False)] + [(1, True, False)] * args.int8 + [(1, False, True)] * args.bf16 + [(args.beam, False, False)])
     for threads in args.threads:
-        for beam, int8 in ours:
-            rows.append(run_ours(args.run_dir, beam, args.batch_size, int8, threads))
+        for beam, int8, bf16 in ours:
+            rows.append(run_ours(args.run_dir, beam, args.batch_size, int8, threads, bf16))
             print(json.dumps(rows[-1]), flush=True)
     text = table(rows)
     print(text)
