@@ -357,7 +357,7 @@ class AttentionDecoding(nn.Module):
                 attention = attention * live[:, None].to(dtype)
             steps = t + 1
             tokens[rows, t] = token
-            weights[rows, t] = attention
+            weights[rows, t] = attention.to(dtype)  # (under bf16 autocast the step may return bf16)
             scores[rows] += best
             live = live & (token != self.eos_id)  # [N]
             lengths[rows] += live.long()
