@@ -34,13 +34,37 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--selection-noise", type=float, default=0.0, help="Gumbel noise on the operation logits")
     p.add_argument("--grad-noise", type=float, default=0.0, help="η of the annealed gradient noise (γ = 0.55)")
+    p.add_argument("--operations", default="all", help="all | paper | comma-separated operation names")
+    p.add_argument("--init", default="default", help="default | uniform:A (every parameter U(-A, A), the paper: 0.1)")
+    p.add_argument("--column-scale", type=float, default=0.0, help="> 0: column logits = s·cos (bounded)")
+    p.add_argument("--pointer-only", action="store_true")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--next-word", type=float, default=0.0, help="init weight of the word-after-the-pivot feature (0 = off)")
+    p.add_argument("--col-no-history", action="store_true", help="column attention asked by [q; op] (no h)")
+    p.add_argument("--straight-through", action="store_true", help="sampled discrete program forward (ST Gumbel)")
+    p.add_argument("--per-op", action="store_true", help="one column distribution per operation")
+    p.add_argument("--train-weights", default="", help="training template weights, e.g. and_count=3,or_count=3")
+    p.add_argument("--match-scale", type=float, default=0.0, help="> 0: column logits from exact name match")
+    p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
+    p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument("--save", default="", help="write the trained model's state_dict here")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
-    task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates))
-    model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise)
-    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
+    task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates,
+                                     train_weights=a.train_weights))
+    model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
+                            operations=a.operations, column_scale=a.column_scale,
+                            dropout=a.dropout, next_word=a.next_word)
+    model.cell.pointer_only, model.cell.keep, model.cell.match_scale = a.pointer_only, a.keep, a.match_scale
+    model.cell.per_op, model.cell.straight_through = a.per_op, a.straight_through
+    model.cell.col_no_history = a.col_no_history
+    if a.init.startswith("uniform:"):
+        with torch.no_grad():
+            for q in model.parameters():
+                q.uniform_(-float(a.init.split(":")[1]), float(a.init.split(":")[1]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, eps=a.adam_eps)
     rng = np.random.default_rng(a.seed)
     dev = list(task.eval_batches(0, 2, 250))
 
@@ -56,12 +80,13 @@ def main() -> None:
         return hard.mean().item(), soft.mean().item(), per, runs[0]
 
     start = time.time()
+    norms: list[float] = []
     for step in range(1, a.steps + 1):
         batch = task.sample(a.batch, rng)
         loss = task.loss(task.forward(model, batch), batch)
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+        norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)))
         if a.grad_noise > 0:
             sd = (a.grad_noise / (1 + step) ** 0.55) ** 0.5
             for q in model.parameters():
@@ -70,8 +95,11 @@ def main() -> None:
         optimizer.step()
         if step % a.every == 0:
             hard, soft, per, _ = evaluate()
-            print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} hard {hard:.3f} soft {soft:.3f} {per}",
-                  flush=True)
+            print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} grad norm median "
+                  f"{np.median(norms):.3g} hard {hard:.3f} soft {soft:.3f} {per}", flush=True)
+            norms = []
+    if a.save:
+        torch.save(model.state_dict(), a.save)
     _, _, _, (out, b) = evaluate()
     ok, trace = task.correct(out.hard, b), out.hard.trace
     order = [i for i in range(len(ok)) if ok[i] < 0.5][:10] + [i for i in range(len(ok)) if ok[i] > 0.5][:3]

@@ -214,3 +214,88 @@ def test_arithmetic_step_is_finite_for_zero_and_huge_values():
 def test_huber():
     e = torch.tensor([-3.0, 0.5, 2.0])
     torch.testing.assert_close(NP.huber(e, 1.0), torch.tensor([2.5, 0.125, 1.5]))
+
+
+# -- operation sets, per-operation columns, keeping a variable across other-type steps ----------
+
+
+def test_operation_set():
+    assert NP.operation_set("all") == OPS
+    assert NP.operation_set("paper") == NP.PAPER_OPERATIONS
+    assert set(NP.PAPER_OPERATIONS) == {"sum", "count", "difference", "greater", "lesser", "and", "or", "reset", "print"}
+    assert NP.operation_set("reset, sum") == ("sum", "reset")  # TABLE_OPERATIONS order
+    with pytest.raises(ValueError, match="operations must be"):
+        NP.operation_set("sum,bogus")
+    with pytest.raises(ValueError, match="operations must be"):
+        NP.operation_set("")
+
+
+def _keep_run(op: str, rows1, scalar1: float, lookup1):
+    pivots = F.one_hot(torch.zeros(1, len(NP.PIVOT_OPERATIONS), dtype=torch.long), 2).to(torch.float64)
+    return NP.table_step(
+        TABLE, ROW_MASK, NP.table_index(TABLE), NUMBERS, pivots, _one_hot(op), F.one_hot(torch.tensor([1]), 2).double(),
+        torch.tensor([rows1], dtype=torch.float64), ROW_MASK.clone(), torch.tensor([scalar1], dtype=torch.float64),
+        torch.tensor([0.0], dtype=torch.float64), lookup1, keep=True,
+    )
+
+
+def test_keep_leaves_the_other_types_as_they_were():
+    rows1 = [0.0, 1.0, 1.0, 0.0, 0.0]
+    lookup1 = torch.zeros(1, 5, 2, dtype=torch.float64)
+    lookup1[0, 3, 0] = 1.0
+    scalar, lookup, rows = _keep_run("count", rows1, 7.0, lookup1)  # a scalar op keeps rows and lookup
+    assert scalar.item() == 2.0 and rows[0].tolist() == rows1 and torch.equal(lookup, lookup1)
+    scalar, lookup, rows = _keep_run("greater", rows1, 7.0, lookup1)  # a row op keeps scalar and lookup
+    assert scalar.item() == 7.0 and rows[0].tolist() == [1, 0, 1, 1, 0] and torch.equal(lookup, lookup1)
+    scalar, lookup, rows = _keep_run("print", rows1, 7.0, lookup1)  # print keeps scalar and rows
+    assert scalar.item() == 7.0 and rows[0].tolist() == rows1
+    assert lookup[0, :, 1].tolist() == [0, 1, 1, 0, 0] and lookup[0, :, 0].abs().sum() == 0
+
+
+def test_keep_soft_step_is_the_weighted_average_of_the_hard_steps():
+    torch.manual_seed(4)
+    alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
+    col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
+    rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
+    rows2 = torch.tensor([[0.7, 0.3, 0.5, 1.0, 0.0]], dtype=torch.float64)
+    lookup1 = torch.rand(1, 5, 2, dtype=torch.float64) * ROW_MASK.unsqueeze(-1)
+    pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
+    args = (torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64), lookup1)
+    index = NP.table_index(TABLE)
+    soft = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, rows1, rows2, *args, keep=True)
+    expected = [torch.zeros_like(t) for t in soft]
+    for k in range(len(OPS)):
+        for j in range(2):
+            hard = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, F.one_hot(torch.tensor([k]), len(OPS)).double(),
+                                 F.one_hot(torch.tensor([j]), 2).double(), rows1, rows2, *args, keep=True)
+            for e, h in zip(expected, hard):
+                e += alpha[0, k] * col[0, j] * h
+    for s, e in zip(soft, expected):
+        torch.testing.assert_close(s, e)
+
+
+def test_per_operation_columns():
+    """[B, K, C] column weights: each operation reads its own column; equal rows = the shared [B, C] form."""
+    torch.manual_seed(5)
+    alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
+    col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
+    rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
+    pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
+    args = (rows1, rows1.flip(-1), torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64))
+    index = NP.table_index(TABLE)
+    shared = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, *args)
+    per_op = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col.unsqueeze(1).expand(1, len(OPS), 2), *args)
+    for s, p in zip(shared, per_op):
+        torch.testing.assert_close(s, p)
+    # "greater" on column 0 while "sum" reads column 1: sum of column 1 over rows1, rows of column 0 > 4
+    cols = torch.zeros(1, len(OPS), 2, dtype=torch.float64)
+    cols[0, :, 1] = 1.0
+    cols[0, OPS.index("greater")] = torch.tensor([1.0, 0.0])
+    mix = torch.zeros(1, len(OPS), dtype=torch.float64)
+    mix[0, OPS.index("greater")] = mix[0, OPS.index("sum")] = 0.5
+    scalar, _, rows = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, F.one_hot(torch.zeros(1, 3, dtype=torch.long), 2).double(),
+                                    mix, cols, *args)
+    assert scalar.item() == pytest.approx(0.5 * (0.2 * 10 + 0.9 * -2 + 0.5 * 7 + 0.1 * 7))
+    assert rows[0].tolist() == [0, 0.5, 0.5, 0, 0]
+    with pytest.raises(ValueError, match="per-operation"):
+        NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col.unsqueeze(1).expand(1, 3, 2), *args)

@@ -370,6 +370,8 @@ class NeuralProgrammerConfig:
     safe_divide_eps: float = 1e-4  # arithmetic version: a·b / (b² + eps)
     max_operands: int = 0  # arithmetic version: input_1..input_N; 0 = the task's max_depth + 1
     selection_noise: float = 0.0  # Gumbel noise on the operation logits in training (0 = off; both versions)
+    operations: str = "all"  # table version: the operations the selector may choose (all | paper | names)
+    dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -387,7 +389,8 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
 
     if isinstance(task, TableQATask):
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
-                               selection_noise=config.selection_noise)
+                               selection_noise=config.selection_noise, operations=config.operations,
+                               dropout=config.dropout)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
