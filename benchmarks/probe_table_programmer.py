@@ -36,15 +36,8 @@ def main() -> None:
     p.add_argument("--grad-noise", type=float, default=0.0, help="η of the annealed gradient noise (γ = 0.55)")
     p.add_argument("--operations", default="all", help="all | paper | comma-separated operation names")
     p.add_argument("--init", default="default", help="default | uniform:A (every parameter U(-A, A), the paper: 0.1)")
-    p.add_argument("--column-scale", type=float, default=0.0, help="> 0: column logits = s·cos (bounded)")
-    p.add_argument("--pointer-only", action="store_true")
     p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--next-word", type=float, default=0.0, help="init weight of the word-after-the-pivot feature (0 = off)")
-    p.add_argument("--col-no-history", action="store_true", help="column attention asked by [q; op] (no h)")
-    p.add_argument("--straight-through", action="store_true", help="sampled discrete program forward (ST Gumbel)")
-    p.add_argument("--per-op", action="store_true", help="one column distribution per operation")
     p.add_argument("--train-weights", default="", help="training template weights, e.g. and_count=3,or_count=3")
-    p.add_argument("--match-scale", type=float, default=0.0, help="> 0: column logits from exact name match")
     p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
     p.add_argument("--adam-eps", type=float, default=1e-8)
     p.add_argument("--save", default="", help="write the trained model's state_dict here")
@@ -55,11 +48,8 @@ def main() -> None:
     task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates,
                                      train_weights=a.train_weights))
     model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
-                            operations=a.operations, column_scale=a.column_scale,
-                            dropout=a.dropout, next_word=a.next_word)
-    model.cell.pointer_only, model.cell.keep, model.cell.match_scale = a.pointer_only, a.keep, a.match_scale
-    model.cell.per_op, model.cell.straight_through = a.per_op, a.straight_through
-    model.cell.col_no_history = a.col_no_history
+                            operations=a.operations, keep=a.keep,
+                            dropout=a.dropout)
     if a.init.startswith("uniform:"):
         with torch.no_grad():
             for q in model.parameters():

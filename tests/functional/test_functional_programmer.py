@@ -216,7 +216,7 @@ def test_huber():
     torch.testing.assert_close(NP.huber(e, 1.0), torch.tensor([2.5, 0.125, 1.5]))
 
 
-# -- operation sets, per-operation columns, keeping a variable across other-type steps ----------
+# -- operation sets; keeping a variable across steps of another type ---------------------------
 
 
 def test_operation_set():
@@ -274,28 +274,24 @@ def test_keep_soft_step_is_the_weighted_average_of_the_hard_steps():
         torch.testing.assert_close(s, e)
 
 
-def test_per_operation_columns():
-    """[B, K, C] column weights: each operation reads its own column; equal rows = the shared [B, C] form."""
-    torch.manual_seed(5)
-    alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
-    col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
-    rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
-    pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
-    args = (rows1, rows1.flip(-1), torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64))
-    index = NP.table_index(TABLE)
-    shared = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, *args)
-    per_op = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col.unsqueeze(1).expand(1, len(OPS), 2), *args)
-    for s, p in zip(shared, per_op):
-        torch.testing.assert_close(s, p)
-    # "greater" on column 0 while "sum" reads column 1: sum of column 1 over rows1, rows of column 0 > 4
-    cols = torch.zeros(1, len(OPS), 2, dtype=torch.float64)
-    cols[0, :, 1] = 1.0
-    cols[0, OPS.index("greater")] = torch.tensor([1.0, 0.0])
-    mix = torch.zeros(1, len(OPS), dtype=torch.float64)
-    mix[0, OPS.index("greater")] = mix[0, OPS.index("sum")] = 0.5
-    scalar, _, rows = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, F.one_hot(torch.zeros(1, 3, dtype=torch.long), 2).double(),
-                                    mix, cols, *args)
-    assert scalar.item() == pytest.approx(0.5 * (0.2 * 10 + 0.9 * -2 + 0.5 * 7 + 0.1 * 7))
-    assert rows[0].tolist() == [0, 0.5, 0.5, 0, 0]
-    with pytest.raises(ValueError, match="per-operation"):
-        NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col.unsqueeze(1).expand(1, 3, 2), *args)
+def test_table_step_with_keep_gradcheck():
+    torch.manual_seed(6)
+    B, M, C, Q = 2, 4, 3, 2
+    table = torch.randint(-3, 4, (B, M, C)).double()
+    row_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.float64)
+    numbers = torch.tensor([[0.5, -1.5], [1.5, 0.0]], dtype=torch.float64)
+    index = NP.table_index(table)
+    leaves = [
+        torch.softmax(torch.randn(B, len(OPS), dtype=torch.float64), -1).requires_grad_(),
+        torch.softmax(torch.randn(B, C, dtype=torch.float64), -1).requires_grad_(),
+        torch.rand(B, M, dtype=torch.float64).requires_grad_(),
+        torch.randn(B, dtype=torch.float64).requires_grad_(),
+        torch.rand(B, M, C, dtype=torch.float64).requires_grad_(),
+    ]
+    pivots = torch.softmax(torch.randn(B, 3, Q, dtype=torch.float64), -1)
+
+    def step(ops, cols, rows1, s1, lookup1):
+        return NP.table_step(table, row_mask, index, numbers, pivots, ops, cols, rows1, rows1 + 0.05, s1, -s1,
+                             lookup1, keep=True)
+
+    assert torch.autograd.gradcheck(step, leaves)

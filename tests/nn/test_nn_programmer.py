@@ -132,21 +132,23 @@ def test_table_programmer_shapes_and_hard_trace():
     assert (out.trace.rows1 * (1 - batch.row_mask[:, None])).abs().max() == 0  # padding rows never selected
 
 
-def test_table_programmer_matches_table_step_in_float64():
+@pytest.mark.parametrize("keep", [False, True])
+def test_table_programmer_matches_table_step_in_float64(keep):
     """The model's last-step outputs are table_step applied to its own traced selections."""
     task = _table_task()
     batch = task.sample(3, np.random.default_rng(1))
-    model = TableProgrammer(task.input_size, 8, 6, steps=3).double()
+    model = TableProgrammer(task.input_size, 8, 6, steps=3, keep=keep).double()
     batch = batch._replace(table=batch.table.double(), numbers=batch.numbers.double())
     out = model(batch, return_trace=True)
     tr = out.trace
     index = NP.table_index(batch.table)
     rows1 = rows2 = batch.row_mask.double()
     s1 = s2 = s3 = torch.zeros(3, dtype=torch.float64)
+    lookup = torch.zeros_like(batch.table)
     for t in range(3):
         scalar, lookup, rows = NP.table_step(batch.table, batch.row_mask.double(), index, batch.numbers,
                                              tr.pivot_weights[:, t], tr.op_weights[:, t], tr.col_weights[:, t],
-                                             rows1, rows2, s1, s3)
+                                             rows1, rows2, s1, s3, lookup, keep=keep)
         rows1, rows2, s1, s2, s3 = rows, rows1, scalar, s1, s2
     torch.testing.assert_close(out.answer, scalar)
     torch.testing.assert_close(out.lookup, lookup)

@@ -262,8 +262,7 @@ def table_step(
         numbers: ``[B, Q]`` the question's numbers.
         pivot_weights: ``[B, P, Q]`` β for each of :data:`PIVOT_OPERATIONS`.
         op_weights: ``[B, K]`` α^op_t over :data:`TABLE_OPERATIONS`.
-        col_weights: ``[B, C]`` α^col_t (0 on padding columns), or ``[B, K, C]`` one
-            column distribution per operation (row k for ``TABLE_OPERATIONS[k]``).
+        col_weights: ``[B, C]`` α^col_t (0 on padding columns).
         rows_prev1: ``[B, M]`` row_select_{t−1}.
         rows_prev2: ``[B, M]`` row_select_{t−2}.
         scalar_prev1: ``[B]`` scalar_output_{t−1}.
@@ -278,41 +277,35 @@ def table_step(
         ``(scalar_output [B], lookup_output [B, M, C], row_select [B, M])`` of step t.
     """
     a = dict(zip(TABLE_OPERATIONS, op_weights.unbind(-1)))  # α^op_t(op): [B] each
-    if col_weights.dim() == 3:  # one column distribution per operation: [B, K, C]
-        if col_weights.shape[1] != len(TABLE_OPERATIONS):
-            raise ValueError(f"table_step: per-operation col_weights must be [B, {len(TABLE_OPERATIONS)}, C], "
-                             f"got {list(col_weights.shape)}")
-        cols = dict(zip(TABLE_OPERATIONS, col_weights.unbind(1)))
-    else:
-        cols = dict.fromkeys(TABLE_OPERATIONS, col_weights)
+    col = col_weights.unsqueeze(1)  # [B, 1, C]
 
-    def by_column(per_cell: Tensor, name: str) -> Tensor:  # [B, M, C] -> [B, M]: Σ_j α^col_t(j)·x_ij
-        return (per_cell * cols[name].unsqueeze(1)).sum(-1)
+    def by_column(per_cell: Tensor) -> Tensor:  # [B, M, C] -> [B, M]: Σ_j α^col_t(j)·x_ij
+        return (per_cell * col).sum(-1)
 
     # scalar answer (§2.3): Σ_j α^col(j)·α(sum)·sum_j + α(count)·count + α(difference)·diff
     column_sums = (rows_prev1.unsqueeze(-1) * table * row_mask.unsqueeze(-1)).sum(1)  # [B, C]
     scalar = (
-        a["sum"] * (column_sums * cols["sum"]).sum(-1)
+        a["sum"] * (column_sums * col_weights).sum(-1)
         + a["count"] * rows_prev1.sum(-1)
         + a["difference"] * (scalar_prev3 - scalar_prev1)
     )
     # lookup answer: print (the 2015 paper's "assign"): α(print)·α^col(j)·row_select_{t−1}[i]
-    lookup = a["print"][:, None, None] * rows_prev1.unsqueeze(-1) * cols["print"].unsqueeze(1)
+    lookup = a["print"][:, None, None] * rows_prev1.unsqueeze(-1) * col
     # row selector: only row operations write it
     pivots = dict(zip(PIVOT_OPERATIONS, pivot_weights.unbind(1)))
     selected = rows_prev1 * row_mask
     row_terms = {
-        "greater": by_column(soft_compare(table, numbers, pivots["greater"], "greater"), "greater"),
-        "lesser": by_column(soft_compare(table, numbers, pivots["lesser"], "lesser"), "lesser"),
-        "select": by_column(soft_compare(table, numbers, pivots["select"], "select"), "select"),
+        "greater": by_column(soft_compare(table, numbers, pivots["greater"], "greater")),
+        "lesser": by_column(soft_compare(table, numbers, pivots["lesser"], "lesser")),
+        "select": by_column(soft_compare(table, numbers, pivots["select"], "select")),
         "and": torch.minimum(rows_prev1, rows_prev2),
         "or": torch.maximum(rows_prev1, rows_prev2),
         "reset": torch.ones_like(rows_prev1),
         "first": soft_first(selected),
         "last": soft_last(selected),
-        "argmax": by_column(soft_extreme(selected, index.descending), "argmax"),
-        "argmin": by_column(soft_extreme(selected, index.ascending), "argmin"),
-        "most_frequent": by_column(soft_most_frequent(selected, index.value_ids), "most_frequent"),
+        "argmax": by_column(soft_extreme(selected, index.descending)),
+        "argmin": by_column(soft_extreme(selected, index.ascending)),
+        "most_frequent": by_column(soft_most_frequent(selected, index.value_ids)),
     }
     rows = sum(a[name].unsqueeze(-1) * term for name, term in row_terms.items())
     if keep:

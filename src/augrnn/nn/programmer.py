@@ -50,8 +50,7 @@ __all__ = [
 ]
 
 
-def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: float = 0.0,
-           straight_through: bool = False) -> Tensor:
+def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: float = 0.0) -> Tensor:
     """Softmax over the last dim, or its argmax one-hot where ``hard`` (test-time selection, §2.4).
 
     Args:
@@ -72,18 +71,12 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
         logits = logits + torch.where(hard.unsqueeze(-1) > 0.5, torch.zeros_like(gumbel), gumbel)
     soft = torch.softmax(logits, dim=-1)
     one_hot = F.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
-    if straight_through:  # the argmax forward, the softmax's gradient backward
-        soft = one_hot + soft - soft.detach()
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` (+ ``bias [B, L]``) → context ``[B, H]``,
-    weights ``[B, L]``."""
-    scores = torch.einsum("blh,bh->bl", keys, query)
-    if bias is not None:
-        scores = scores + bias
-    scores = scores.masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
+def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
+    scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
@@ -313,8 +306,6 @@ class TableProgrammerState(NamedTuple):
     word_names: Tensor  # [B, L, H]  the question's words in the column names' space (P applied to every word)
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
-    name_match: Tensor  # [B, L, C]  1 where question word l is the name of column j
-    pivot_next: Tensor  # [B, P, L]  Σ_q β^op_q·[l = position of number q + 1]: the word after each pivot operation's number
 
 
 class TableProgrammerCell(nn.Module):
@@ -346,9 +337,15 @@ class TableProgrammerCell(nn.Module):
         selection_noise: Gumbel noise on the operation logits in training mode
             (0 = the paper's plain soft selection; see :func:`select`).
         operations: the operations the selector may choose
-            (:func:`~augrnn.functional.programmer.operation_set`: ``"all"``, ``"paper"`` or names);
-            α^op keeps one entry per :data:`~augrnn.functional.programmer.TABLE_OPERATIONS`,
-            0 for the others.
+            (:func:`~augrnn.functional.programmer.operation_set`: ``"all"``, ``"paper"`` — the 2015
+            paper's nine — or names); α^op keeps one entry per
+            :data:`~augrnn.functional.programmer.TABLE_OPERATIONS`, exactly 0 for the others.
+        keep: False (the paper): a step sets every typed variable to the weighted sum of the
+            operations of its type (a scalar operation empties the row selector); True: an
+            operation of another type leaves a variable as it was (see
+            :func:`~augrnn.functional.programmer.table_step`).
+        dropout: dropout rate (training only) on the selector's query vectors and the history
+            RNN's input.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -356,30 +353,18 @@ class TableProgrammerCell(nn.Module):
     """
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 column_scale: float = 0.0, soft_controller: bool = False, pointer_only: bool = False,
-                 keep: bool = False, dropout: float = 0.0, match_scale: float = 0.0, per_op: bool = False,
-                 straight_through: bool = False, col_no_history: bool = False, next_word: float = 0.0) -> None:
+                 keep: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
-        self.next_word_weight = nn.Parameter(torch.tensor(float(next_word))) if next_word else None
-        self.register_buffer("pivot_index", torch.tensor([NP.TABLE_OPERATIONS.index(n) for n in NP.PIVOT_OPERATIONS]),
-                             persistent=False)
-        self.col_no_history = col_no_history
-        self.straight_through = straight_through
-        self.per_op = per_op
-        self.match_scale = match_scale
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"TableProgrammerCell: dropout must be in [0, 1), got {dropout!r}")
-        self.keep, self.dropout = keep, dropout
-        self.pointer_only = pointer_only
-        self.column_scale, self.soft_controller = column_scale, soft_controller
-        self.operations = NP.operation_set(operations)
-        self.register_buffer("op_mask", torch.tensor([float(n in self.operations) for n in NP.TABLE_OPERATIONS]),
-                             persistent=False)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if selection_noise < 0:
             raise ValueError(f"TableProgrammerCell: selection_noise must be >= 0, got {selection_noise}")
-        self.selection_noise = selection_noise
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"TableProgrammerCell: dropout must be in [0, 1), got {dropout!r}")
+        self.selection_noise, self.keep, self.dropout = selection_noise, keep, dropout
+        self.operations = NP.operation_set(operations)
+        self.register_buffer("op_mask", torch.tensor([float(n in self.operations) for n in NP.TABLE_OPERATIONS]),
+                             persistent=False)
         self.hidden_size = H = hidden_size
         K = len(NP.TABLE_OPERATIONS)
         self.question_query = nn.Linear(2 * H, H)  # [q; h_{t−1}] → attention query over the question
@@ -396,7 +381,7 @@ class TableProgrammerCell(nn.Module):
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
 
     def extra_repr(self) -> str:
-        return f"hidden_size={self.hidden_size}, operations={len(self.operations)}"
+        return f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -423,9 +408,6 @@ class TableProgrammerCell(nn.Module):
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
             torch.full((B,), float(hard), device=device, dtype=dtype),
-            context["name_match"].to(dtype) if "name_match" in context else zeros(B, keys.shape[1], C),
-            context["pivot_next"].to(dtype) if "pivot_next" in context else
-            zeros(B, len(NP.PIVOT_OPERATIONS), keys.shape[1]),
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -436,79 +418,26 @@ class TableProgrammerCell(nn.Module):
         h = state.history
         context, attention = _attend(state.keys, self.question_query(torch.cat([x, h], -1)), state.word_mask)  # c_t
         noise = self.selection_noise if self.training else 0.0
-        drop = lambda v: F.dropout(v, self.dropout, self.training) if self.dropout > 0 else v  # noqa: E731
+        drop = (lambda v: F.dropout(v, self.dropout, self.training)) if self.dropout > 0 else (lambda v: v)
         op_logits = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1)))) @ self.op_embeddings.t()
-        op_mask = self.op_mask.to(x.dtype).expand(x.shape[0], -1)
-        st = self.straight_through and self.training
-        op_weights = select(op_logits, state.hard, op_mask, noise=noise, straight_through=st)
-        # what the controller itself reads of this step's choice (the column query, the history RNN):
-        # the hard choice, or with soft_controller the soft distribution also at test time (as the
-        # authors' code does: hard selections only execute the operations)
-        op_read = select(op_logits, torch.zeros_like(state.hard), op_mask) if self.soft_controller else op_weights
-        operation = op_read @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
+        op_weights = select(op_logits, state.hard, self.op_mask.to(x.dtype).expand(x.shape[0], -1), noise=noise)
+        operation = op_weights @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
         # α^col_t: a second attention over the question, asked by the chosen operation ("which column
         # does this greater refer to?"); the column names P_j are scored against the selector's query
         # and against the attended word in the names' space (attending to the word "B" points at
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
-        if self.per_op:
-            return self._per_op_step(x, state, h, op_weights, attention, drop)
-        hc = torch.zeros_like(h) if self.col_no_history else h
-        bias = None
-        if self.next_word_weight is not None:  # a learned feature: the word after this step's pivot number
-            pivot_ops = op_read[:, self.pivot_index]  # [B, P] α^op of greater, lesser, select
-            bias = self.next_word_weight * torch.einsum("bp,bpl->bl", pivot_ops, state.pivot_next)
-        col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([x, hc, operation], -1)),
-                                             state.word_mask, bias)
-        col_query = drop(torch.tanh(self.col_selector(torch.cat([x, hc, col_context], -1))))
-        if self.pointer_only:
-            col_query = torch.zeros_like(col_query)
+        col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([x, h, operation], -1)),
+                                             state.word_mask)
+        col_query = drop(torch.tanh(self.col_selector(torch.cat([x, h, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
-        if self.match_scale > 0:  # the attention mass on column j's name, weighted by a fixed scale
-            col_logits = torch.einsum("bch,bh->bc", state.columns, col_query) * self.hidden_size**-0.5 \
-                + self.match_scale * torch.einsum("bl,blc->bc", col_attention, state.name_match)
-        elif self.column_scale > 0:  # bounded: s·cos(P_j, query + attended word)
-            col_logits = self.column_scale * torch.einsum(
-                "bch,bh->bc", F.normalize(state.columns, dim=-1), F.normalize(col_query + attended_name, dim=-1))
-        else:
-            col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
-        col_weights = select(col_logits, state.hard, state.column_mask, noise=noise if st else 0.0, straight_through=st)
-        col_read = select(col_logits, torch.zeros_like(state.hard), state.column_mask) if self.soft_controller \
-            else col_weights
+        col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
+        col_weights = select(col_logits, state.hard, state.column_mask)
         scalar, lookup, rows = NP.table_step(
             state.table, state.row_mask, state.index, state.numbers, state.pivot_weights, op_weights, col_weights,
             state.rows1, state.rows2, state.scalar1, state.scalar3, state.lookup, keep=self.keep,
         )
-        column_summary = torch.einsum("bc,bch->bh", col_read, state.columns)
-        history = torch.tanh(self.history_rnn(drop(torch.cat([operation, column_summary, h], -1))))
-        new_state = state._replace(
-            history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
-            scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
-            question_attention=attention,
-        )
-        return scalar.unsqueeze(-1), new_state
-
-    def _per_op_step(self, x, state, h, op_weights, attention, drop):
-        """One column distribution per operation: α^col_{t,k} from the attention asked by ``[q; h; U_k]``."""
-        B, K = x.shape[0], self.op_embeddings.shape[0]
-        qh = torch.cat([x, h], -1).unsqueeze(1).expand(B, K, -1)
-        queries = self.column_query(torch.cat([qh, self.op_embeddings.unsqueeze(0).expand(B, -1, -1)], -1))  # [B, K, H]
-        scores = torch.einsum("blh,bkh->bkl", state.keys, queries)
-        scores = scores.masked_fill(state.word_mask.unsqueeze(1) <= 0, torch.finfo(scores.dtype).min)
-        col_attention = torch.softmax(scores, -1)  # [B, K, L]
-        col_context = torch.einsum("bkl,blh->bkh", col_attention, state.keys)
-        col_query = drop(torch.tanh(self.col_selector(torch.cat([qh, col_context], -1))))  # [B, K, H]
-        attended_name = torch.einsum("bkl,blh->bkh", col_attention, state.word_names)
-        col_logits = torch.einsum("bch,bkh->bkc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
-        C = col_logits.shape[-1]
-        per_op = select(col_logits.reshape(B * K, C), state.hard.repeat_interleave(K),
-                        state.column_mask.repeat_interleave(K, 0)).reshape(B, K, C)
-        col_weights = torch.einsum("bk,bkc->bc", op_weights, per_op)  # the column the program reads at step t
-        scalar, lookup, rows = NP.table_step(
-            state.table, state.row_mask, state.index, state.numbers, state.pivot_weights, op_weights, per_op,
-            state.rows1, state.rows2, state.scalar1, state.scalar3, state.lookup, keep=self.keep,
-        )
         column_summary = torch.einsum("bc,bch->bh", col_weights, state.columns)
-        history = torch.tanh(self.history_rnn(drop(torch.cat([op_weights @ self.op_embeddings, column_summary, h], -1))))
+        history = torch.tanh(self.history_rnn(drop(torch.cat([operation, column_summary, h], -1))))
         new_state = state._replace(
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
@@ -527,8 +456,11 @@ class TableProgrammer(nn.Module):
         steps: T, program steps (the paper: 4).
         fast: run the controller through the compiled step.
         selection_noise: Gumbel noise on the operation logits in training mode (0 = off).
-        operations: the operations the selector may choose (``"all"``, ``"paper"`` or names;
-            see :class:`TableProgrammerCell`).
+        operations: the operations the selector may choose (``"all"``, ``"paper"`` or names).
+        keep: an operation of another type leaves a typed variable as it was (see
+            :class:`TableProgrammerCell`; False = the paper).
+        dropout: dropout rate (training only) on the word embeddings, the selector's query
+            vectors and the history RNN's input (0 = off).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -541,7 +473,7 @@ class TableProgrammer(nn.Module):
 
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 column_scale: float = 0.0, dropout: float = 0.0, next_word: float = 0.0) -> None:
+                 keep: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -551,8 +483,8 @@ class TableProgrammer(nn.Module):
         self.question_rnn = nn.GRU(embedding_size, hidden_size, batch_first=True)
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
-        self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations,
-                                        column_scale=column_scale, dropout=dropout, next_word=next_word)
+        self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
+                                        dropout=dropout)
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
@@ -576,16 +508,11 @@ class TableProgrammer(nn.Module):
         pivots = torch.softmax(pivot_logits, -1) * has_number  # all-zero when the question has no number
         if hard:
             pivots = F.one_hot(pivots.argmax(-1), pivots.shape[-1]).to(pivots.dtype) * has_number
-        # the word after each number (a column name in "greater 17.27 A"), weighted by each pivot's β
-        after = F.one_hot((batch.number_positions + 1).clamp_max(L - 1), L).to(pivots.dtype)  # [B, Q, L]
-        pivot_next = torch.einsum("bpq,bql->bpl", pivots * number_mask, after)
         columns = self.column_projection(self.embeddings(batch.column_names))  # P: [B, C, H]
         word_names = self.column_projection(self.embeddings(words))  # the question's words as names: [B, L, H]
         context = dict(keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
                        numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
-                       column_mask=batch.column_mask,
-                       name_match=(words.unsqueeze(-1) == batch.column_names.unsqueeze(1)).to(keys.dtype),
-                       pivot_next=pivot_next)
+                       column_mask=batch.column_mask)
         state = self.cell.initial_state(B, context=context, hard=hard)
         inputs = question.unsqueeze(1).expand(B, self.steps, question.shape[-1])
         run = unroll(self.cell, inputs, state, fast=self.fast, return_trace=return_trace)
