@@ -24,6 +24,10 @@ def test_presets_exist():
         cfg = make_config("neural-programmer", task, preset)
         assert cfg.model == "neural-programmer"
     assert make_config("neural-programmer", "table-qa", "noise").train.grad_noise_eta == 1.0
+    both = make_config("neural-programmer", "table-qa", "dropout-noise")
+    assert both.model_args.dropout == 0.1 and both.train.grad_noise_eta == 1.0
+    assert make_config("neural-programmer", "table-qa", "dropout").train.grad_noise_eta == 0.0
+    assert make_config("neural-programmer", "table-qa").model_args.operations == "paper"
 
 
 def test_gradient_noise_schedule(tmp_path):
