@@ -3,10 +3,13 @@
 Trains a :class:`augrnn.nn.TableProgrammer` on a subset of the table-QA templates with a plain
 loop (Adam, global-norm clip) and prints, every ``--every`` batches, the test-time (hard) and soft
 accuracy on 500 fixed dev examples, per template; at the end, the argmax programs of a few dev
-questions (wrong ones first). Used to find why the 5-column preset plateaued (BENCHMARKS.md).
+questions (wrong ones first), then :func:`diagnose` (saturation of the soft selections; accuracy of
+the four-step templates with their operations forced to the right program). Used to find why the
+5-column preset plateaued (BENCHMARKS.md).
 
-    PYTHONPATH=src nice -n 15 python benchmarks/probe_table_programmer.py --templates greater_sum --columns 2
-    PYTHONPATH=src nice -n 15 python benchmarks/probe_table_programmer.py --templates and_count --selection-noise 1
+    PYTHONPATH=src taskset -c 1 python benchmarks/probe_table_programmer.py --operations paper --lr 1e-3 --clip 50 \
+        --grad-noise 1 --steps 5000 --every 500        # the default preset's setting
+    PYTHONPATH=src taskset -c 1 python benchmarks/probe_table_programmer.py --templates and_count --selection-noise 1
 """
 
 from __future__ import annotations
@@ -34,13 +37,28 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--selection-noise", type=float, default=0.0, help="Gumbel noise on the operation logits")
     p.add_argument("--grad-noise", type=float, default=0.0, help="η of the annealed gradient noise (γ = 0.55)")
+    p.add_argument("--operations", default="all", help="all | paper | comma-separated operation names")
+    p.add_argument("--init", default="default", help="default | uniform:A (every parameter U(-A, A), the paper: 0.1)")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--train-weights", default="", help="training template weights, e.g. and_count=3,or_count=3")
+    p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
+    p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument("--save", default="", help="write the trained model's state_dict here")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
-    task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates))
-    model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise)
-    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
+    task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates,
+                                     train_weights=a.train_weights))
+    model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
+                            operations=a.operations, keep=a.keep,
+                            dropout=a.dropout)
+    if a.init.startswith("uniform:"):
+        with torch.no_grad():
+            for q in model.parameters():
+                q.uniform_(-float(a.init.split(":")[1]), float(a.init.split(":")[1]))
+            model.embeddings.weight[0].zero_()  # the padding word stays 0
+    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, eps=a.adam_eps)
     rng = np.random.default_rng(a.seed)
     dev = list(task.eval_batches(0, 2, 250))
 
@@ -56,12 +74,13 @@ def main() -> None:
         return hard.mean().item(), soft.mean().item(), per, runs[0]
 
     start = time.time()
+    norms: list[float] = []
     for step in range(1, a.steps + 1):
         batch = task.sample(a.batch, rng)
         loss = task.loss(task.forward(model, batch), batch)
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+        norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)))
         if a.grad_noise > 0:
             sd = (a.grad_noise / (1 + step) ** 0.55) ** 0.5
             for q in model.parameters():
@@ -70,8 +89,11 @@ def main() -> None:
         optimizer.step()
         if step % a.every == 0:
             hard, soft, per, _ = evaluate()
-            print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} hard {hard:.3f} soft {soft:.3f} {per}",
-                  flush=True)
+            print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} grad norm median "
+                  f"{np.median(norms):.3g} hard {hard:.3f} soft {soft:.3f} {per}", flush=True)
+            norms = []
+    if a.save:
+        torch.save(model.state_dict(), a.save)
     _, _, _, (out, b) = evaluate()
     ok, trace = task.correct(out.hard, b), out.hard.trace
     order = [i for i in range(len(ok)) if ok[i] < 0.5][:10] + [i for i in range(len(ok)) if ok[i] > 0.5][:3]
@@ -82,6 +104,63 @@ def main() -> None:
                            zip(trace.op_weights[i].argmax(-1).tolist(), trace.col_weights[i].argmax(-1).tolist()))
         print(int(ok[i].item()), words, "|", program, f"| answer {b.scalar_answer[i].item():.0f} "
               f"got {out.hard.answer[i].item():.0f}")
+    diagnose(model, task)
+
+
+#: The programs that answer the four-step templates (BENCHMARKS.md): forced by :func:`diagnose`.
+FOUR_STEP = {"and_count": "greater,lesser,and,count", "or_count": "greater,lesser,or,count",
+             "and_sum": "greater,lesser,and,sum", "difference": "sum,reset,sum,difference"}
+
+
+@torch.no_grad()
+def diagnose(model: TableProgrammer, task: TableQATask) -> None:
+    """Saturation of the soft selections (mean largest α^op, α^col per step) on 500 dev questions, and
+    for each four-step template the hard accuracy when the operations are forced to the right program
+    (columns and pivots still the model's), with how often each step's column is the right one."""
+    model.eval()
+    batch = next(task.eval_batches(0, 1, 500))
+    trace = model(batch, return_trace=True).trace
+    print("mean max alpha_op per step", [round(v, 3) for v in trace.op_weights.amax(-1).mean(0).tolist()],
+          "| mean max alpha_col per step", [round(v, 3) for v in trace.col_weights.amax(-1).mean(0).tolist()])
+    cell = model.cell
+    for template, program in FOUR_STEP.items():
+        if template not in task.template_names:
+            continue
+        forced_task = TableQATask(TableQAConfig(**{**vars(task.config), "templates": template}))
+        b = next(forced_task.eval_batches(0, 1, 300))
+        own = forced_task.correct(model(b, hard=True), b).mean().item()
+        ops = [TABLE_OPERATIONS.index(n) for n in program.split(",")]
+        mask = cell.op_mask.clone()
+        out = _forced_run(model, b, ops)
+        cell.op_mask.copy_(mask)
+        forced = forced_task.correct(out, b).mean().item()
+        # the question's column words: X at 2 (comparisons) or 2 (difference), Y at 6 (and/or) or 4, Z at 8
+        positions = {"difference": (2, None, 4, None), "and_sum": (2, 6, None, 8)}.get(template, (2, 6, None, None))
+        chosen = b.column_names.gather(1, out.trace.col_weights.argmax(-1))  # [B, T] column names per step
+        right = [f"{(chosen[:, t] == b.words[:, p]).float().mean().item():.2f}" if p is not None else "-"
+                 for t, p in enumerate(positions)]
+        print(f"{template}: own program {own:.3f}, forced {program} {forced:.3f}; "
+              f"per step, the column is the question's: {right}")
+
+
+def _forced_run(model: TableProgrammer, batch, ops: list[int]):
+    """The hard program with step t's operation forced to ``ops[t]`` (only that operation choosable)."""
+    cell, original = model.cell, model.cell.op_mask.clone()
+    step = {"t": 0}
+    forward = cell.forward
+
+    def forced_forward(x, state):
+        cell.op_mask.zero_()
+        cell.op_mask[ops[step["t"]]] = 1.0
+        step["t"] += 1
+        return forward(x, state)
+
+    cell.forward = forced_forward
+    try:
+        return model(batch, hard=True, return_trace=True)
+    finally:
+        cell.forward = forward
+        cell.op_mask.copy_(original)
 
 
 if __name__ == "__main__":

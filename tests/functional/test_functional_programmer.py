@@ -214,3 +214,84 @@ def test_arithmetic_step_is_finite_for_zero_and_huge_values():
 def test_huber():
     e = torch.tensor([-3.0, 0.5, 2.0])
     torch.testing.assert_close(NP.huber(e, 1.0), torch.tensor([2.5, 0.125, 1.5]))
+
+
+# -- operation sets; keeping a variable across steps of another type ---------------------------
+
+
+def test_operation_set():
+    assert NP.operation_set("all") == OPS
+    assert NP.operation_set("paper") == NP.PAPER_OPERATIONS
+    assert set(NP.PAPER_OPERATIONS) == {"sum", "count", "difference", "greater", "lesser", "and", "or", "reset", "print"}
+    assert NP.operation_set("reset, sum") == ("sum", "reset")  # TABLE_OPERATIONS order
+    with pytest.raises(ValueError, match="operations must be"):
+        NP.operation_set("sum,bogus")
+    with pytest.raises(ValueError, match="operations must be"):
+        NP.operation_set("")
+
+
+def _keep_run(op: str, rows1, scalar1: float, lookup1):
+    pivots = F.one_hot(torch.zeros(1, len(NP.PIVOT_OPERATIONS), dtype=torch.long), 2).to(torch.float64)
+    return NP.table_step(
+        TABLE, ROW_MASK, NP.table_index(TABLE), NUMBERS, pivots, _one_hot(op), F.one_hot(torch.tensor([1]), 2).double(),
+        torch.tensor([rows1], dtype=torch.float64), ROW_MASK.clone(), torch.tensor([scalar1], dtype=torch.float64),
+        torch.tensor([0.0], dtype=torch.float64), lookup1, keep=True,
+    )
+
+
+def test_keep_leaves_the_other_types_as_they_were():
+    rows1 = [0.0, 1.0, 1.0, 0.0, 0.0]
+    lookup1 = torch.zeros(1, 5, 2, dtype=torch.float64)
+    lookup1[0, 3, 0] = 1.0
+    scalar, lookup, rows = _keep_run("count", rows1, 7.0, lookup1)  # a scalar op keeps rows and lookup
+    assert scalar.item() == 2.0 and rows[0].tolist() == rows1 and torch.equal(lookup, lookup1)
+    scalar, lookup, rows = _keep_run("greater", rows1, 7.0, lookup1)  # a row op keeps scalar and lookup
+    assert scalar.item() == 7.0 and rows[0].tolist() == [1, 0, 1, 1, 0] and torch.equal(lookup, lookup1)
+    scalar, lookup, rows = _keep_run("print", rows1, 7.0, lookup1)  # print keeps scalar and rows
+    assert scalar.item() == 7.0 and rows[0].tolist() == rows1
+    assert lookup[0, :, 1].tolist() == [0, 1, 1, 0, 0] and lookup[0, :, 0].abs().sum() == 0
+
+
+def test_keep_soft_step_is_the_weighted_average_of_the_hard_steps():
+    torch.manual_seed(4)
+    alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
+    col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
+    rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
+    rows2 = torch.tensor([[0.7, 0.3, 0.5, 1.0, 0.0]], dtype=torch.float64)
+    lookup1 = torch.rand(1, 5, 2, dtype=torch.float64) * ROW_MASK.unsqueeze(-1)
+    pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
+    args = (torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64), lookup1)
+    index = NP.table_index(TABLE)
+    soft = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, rows1, rows2, *args, keep=True)
+    expected = [torch.zeros_like(t) for t in soft]
+    for k in range(len(OPS)):
+        for j in range(2):
+            hard = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, F.one_hot(torch.tensor([k]), len(OPS)).double(),
+                                 F.one_hot(torch.tensor([j]), 2).double(), rows1, rows2, *args, keep=True)
+            for e, h in zip(expected, hard):
+                e += alpha[0, k] * col[0, j] * h
+    for s, e in zip(soft, expected):
+        torch.testing.assert_close(s, e)
+
+
+def test_table_step_with_keep_gradcheck():
+    torch.manual_seed(6)
+    B, M, C, Q = 2, 4, 3, 2
+    table = torch.randint(-3, 4, (B, M, C)).double()
+    row_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.float64)
+    numbers = torch.tensor([[0.5, -1.5], [1.5, 0.0]], dtype=torch.float64)
+    index = NP.table_index(table)
+    leaves = [
+        torch.softmax(torch.randn(B, len(OPS), dtype=torch.float64), -1).requires_grad_(),
+        torch.softmax(torch.randn(B, C, dtype=torch.float64), -1).requires_grad_(),
+        torch.rand(B, M, dtype=torch.float64).requires_grad_(),
+        torch.randn(B, dtype=torch.float64).requires_grad_(),
+        torch.rand(B, M, C, dtype=torch.float64).requires_grad_(),
+    ]
+    pivots = torch.softmax(torch.randn(B, 3, Q, dtype=torch.float64), -1)
+
+    def step(ops, cols, rows1, s1, lookup1):
+        return NP.table_step(table, row_mask, index, numbers, pivots, ops, cols, rows1, rows1 + 0.05, s1, -s1,
+                             lookup1, keep=True)
+
+    assert torch.autograd.gradcheck(step, leaves)

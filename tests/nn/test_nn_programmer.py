@@ -132,21 +132,23 @@ def test_table_programmer_shapes_and_hard_trace():
     assert (out.trace.rows1 * (1 - batch.row_mask[:, None])).abs().max() == 0  # padding rows never selected
 
 
-def test_table_programmer_matches_table_step_in_float64():
+@pytest.mark.parametrize("keep", [False, True])
+def test_table_programmer_matches_table_step_in_float64(keep):
     """The model's last-step outputs are table_step applied to its own traced selections."""
     task = _table_task()
     batch = task.sample(3, np.random.default_rng(1))
-    model = TableProgrammer(task.input_size, 8, 6, steps=3).double()
+    model = TableProgrammer(task.input_size, 8, 6, steps=3, keep=keep).double()
     batch = batch._replace(table=batch.table.double(), numbers=batch.numbers.double())
     out = model(batch, return_trace=True)
     tr = out.trace
     index = NP.table_index(batch.table)
     rows1 = rows2 = batch.row_mask.double()
     s1 = s2 = s3 = torch.zeros(3, dtype=torch.float64)
+    lookup = torch.zeros_like(batch.table)
     for t in range(3):
         scalar, lookup, rows = NP.table_step(batch.table, batch.row_mask.double(), index, batch.numbers,
                                              tr.pivot_weights[:, t], tr.op_weights[:, t], tr.col_weights[:, t],
-                                             rows1, rows2, s1, s3)
+                                             rows1, rows2, s1, s3, lookup, keep=keep)
         rows1, rows2, s1, s2, s3 = rows, rows1, scalar, s1, s2
     torch.testing.assert_close(out.answer, scalar)
     torch.testing.assert_close(out.lookup, lookup)
@@ -297,3 +299,36 @@ def test_table_learns_two_column_programs():
     two_columns = names[:, 2] != names[:, 4]  # X ≠ Y
     assert batch.template.eq(TEMPLATES.index("greater_sum")).all() and two_columns.float().mean() > 0.3
     assert right[two_columns].mean() >= 0.6, (right[two_columns].mean(), right[~two_columns].mean())
+
+
+def test_table_operation_set_masks_the_other_operations():
+    task = _table_task(templates="paper")
+    batch = task.sample(6, np.random.default_rng(4))
+    torch.manual_seed(0)
+    model = TableProgrammer(task.input_size, 8, 8, steps=4, operations="paper")
+    others = [k for k, name in enumerate(NP.TABLE_OPERATIONS) if name not in NP.PAPER_OPERATIONS]
+    for hard in (False, True):
+        ops = model(batch, hard=hard, return_trace=True).trace.op_weights  # [B, T, K], still one entry per operation
+        assert ops.shape[-1] == len(NP.TABLE_OPERATIONS)
+        assert ops[..., others].abs().max() == 0
+        torch.testing.assert_close(ops.sum(-1), torch.ones(ops.shape[:-1]))
+    with pytest.raises(ValueError, match="operations must be"):
+        TableProgrammer(task.input_size, 8, 8, operations="sum,nope")
+
+
+def test_table_dropout_is_training_only_and_finite():
+    task = _table_task(templates="paper")
+    batch = task.sample(6, np.random.default_rng(5))
+    torch.manual_seed(0)
+    model = TableProgrammer(task.input_size, 8, 8, steps=4, dropout=0.5)
+    model.eval()
+    a, b = model(batch).answer, model(batch).answer
+    assert torch.equal(a, b)  # no dropout at evaluation
+    model.train()
+    outs = [model(batch) for _ in range(2)]
+    assert not torch.equal(outs[0].answer, outs[1].answer)
+    loss = task.example_losses(outs[0], batch).mean()
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    with pytest.raises(ValueError, match="dropout"):
+        TableProgrammer(task.input_size, 8, 8, dropout=1.0)

@@ -136,3 +136,17 @@ def test_table_qa_validates():
         TableQATask(TableQAConfig(columns=5, name_pool=3))
     with pytest.raises(ValueError, match="columns"):
         TableQATask(TableQAConfig(columns=2)).sample(2, np.random.default_rng(0), size=3)
+
+
+def test_table_train_weights_change_the_training_split_only():
+    base = dict(columns=2, name_pool=3, min_rows=3, max_rows=6, templates="sum,count,and_count")
+    plain = TableQATask(TableQAConfig(**base))
+    weighted = TableQATask(TableQAConfig(**base, train_weights="and_count=8,count=0"))
+    names = lambda task, split: [e["template"] for e in task.examples(split, range(400))]  # noqa: E731
+    train = names(weighted, "train")
+    assert "count" not in train and 0.8 < train.count("and_count") / len(train) < 0.95  # expected 8/9
+    for split in ("dev", "test"):  # evaluation splits stay uniform and identical
+        assert names(weighted, split) == names(plain, split)
+    for bad in ("and_count", "nope=2", "sum=-1", "sum=0,count=0,and_count=0"):
+        with pytest.raises(ValueError, match="train_weights"):
+            TableQATask(TableQAConfig(**base, train_weights=bad))

@@ -36,6 +36,8 @@ __all__ = [
     "ROW_OPERATIONS",
     "LOOKUP_OPERATIONS",
     "PIVOT_OPERATIONS",
+    "PAPER_OPERATIONS",
+    "operation_set",
     "safe_divide",
     "arithmetic_step",
     "soft_compare",
@@ -70,6 +72,27 @@ ROW_OPERATIONS = ("greater", "lesser", "select", "and", "or", "reset", "first", 
 LOOKUP_OPERATIONS = ("print",)
 #: Operations that compare with a number of the question (pointer attention β^op, §2.3 "pivot").
 PIVOT_OPERATIONS = ("greater", "lesser", "select")
+#: The operations of the 2015 paper (Table 1: sum, count, difference, greater, lesser, and, or,
+#: assign = our ``print``, reset); the others are the 2017 paper's (arXiv 1611.08945).
+PAPER_OPERATIONS = ("sum", "count", "difference", "greater", "lesser", "and", "or", "reset", "print")
+
+
+def operation_set(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The table operations named by ``spec``, in :data:`TABLE_OPERATIONS` order.
+
+    ``"all"`` (every operation), ``"paper"`` (:data:`PAPER_OPERATIONS`), a comma-separated
+    string or a sequence of names.
+    """
+    if isinstance(spec, str):
+        names = TABLE_OPERATIONS if spec == "all" else PAPER_OPERATIONS if spec == "paper" else \
+            tuple(s.strip() for s in spec.split(",") if s.strip())
+    else:
+        names = tuple(spec)
+    bad = [n for n in names if n not in TABLE_OPERATIONS]
+    if not names or bad:
+        raise ValueError(f"operations must be 'all', 'paper' or names from {', '.join(TABLE_OPERATIONS)}; "
+                         f"got {spec!r}")
+    return tuple(n for n in TABLE_OPERATIONS if n in names)
 
 
 def safe_divide(numerator: Tensor, denominator: Tensor, eps: float = 1e-4) -> Tensor:
@@ -227,6 +250,8 @@ def table_step(
     rows_prev2: Tensor,
     scalar_prev1: Tensor,
     scalar_prev3: Tensor,
+    lookup_prev1: Tensor | None = None,
+    keep: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One step of the table Neural Programmer (§2.3): every operation, merged by type.
 
@@ -242,6 +267,11 @@ def table_step(
         rows_prev2: ``[B, M]`` row_select_{t−2}.
         scalar_prev1: ``[B]`` scalar_output_{t−1}.
         scalar_prev3: ``[B]`` scalar_output_{t−3}.
+        lookup_prev1: ``[B, M, C]`` lookup_output_{t−1} (needed with ``keep``; None = zeros).
+        keep: False (the paper's equations): a variable is the α-weighted sum of the
+            operations of its type, so an operation of another type sets it to 0 (count
+            empties the row selector). True: an operation of another type leaves it as it
+            was, ``v_t = Σ_{op of v's type} α(op)·op_t + (1 − Σ_{op of v's type} α(op))·v_{t−1}``.
 
     Returns:
         ``(scalar_output [B], lookup_output [B, M, C], row_select [B, M])`` of step t.
@@ -277,8 +307,14 @@ def table_step(
         "argmin": by_column(soft_extreme(selected, index.ascending)),
         "most_frequent": by_column(soft_most_frequent(selected, index.value_ids)),
     }
-    rows = sum(a[name].unsqueeze(-1) * term for name, term in row_terms.items()) * row_mask
-    return scalar, lookup * row_mask.unsqueeze(-1), rows
+    rows = sum(a[name].unsqueeze(-1) * term for name, term in row_terms.items())
+    if keep:
+        other = lambda names: 1 - sum(a[n] for n in names if n in a)  # noqa: E731  weight of the other types
+        scalar = scalar + other(SCALAR_OPERATIONS) * scalar_prev1
+        rows = rows + other(ROW_OPERATIONS).unsqueeze(-1) * rows_prev1
+        if lookup_prev1 is not None:
+            lookup = lookup + other(LOOKUP_OPERATIONS)[:, None, None] * lookup_prev1
+    return scalar, lookup * row_mask.unsqueeze(-1), rows * row_mask
 
 
 def huber(error: Tensor, delta: float) -> Tensor:

@@ -336,19 +336,35 @@ class TableProgrammerCell(nn.Module):
         hidden_size: H.
         selection_noise: Gumbel noise on the operation logits in training mode
             (0 = the paper's plain soft selection; see :func:`select`).
+        operations: the operations the selector may choose
+            (:func:`~augrnn.functional.programmer.operation_set`: ``"all"``, ``"paper"`` — the 2015
+            paper's nine — or names); α^op keeps one entry per
+            :data:`~augrnn.functional.programmer.TABLE_OPERATIONS`, exactly 0 for the others.
+        keep: False (the paper): a step sets every typed variable to the weighted sum of the
+            operations of its type (a scalar operation empties the row selector); True: an
+            operation of another type leaves a variable as it was (see
+            :func:`~augrnn.functional.programmer.table_step`).
+        dropout: dropout rate (training only) on the selector's query vectors and the history
+            RNN's input.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
         - output: ``[B, 1]`` this step's scalar output
     """
 
-    def __init__(self, hidden_size: int, selection_noise: float = 0.0) -> None:
+    def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
+                 keep: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if selection_noise < 0:
             raise ValueError(f"TableProgrammerCell: selection_noise must be >= 0, got {selection_noise}")
-        self.selection_noise = selection_noise
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"TableProgrammerCell: dropout must be in [0, 1), got {dropout!r}")
+        self.selection_noise, self.keep, self.dropout = selection_noise, keep, dropout
+        self.operations = NP.operation_set(operations)
+        self.register_buffer("op_mask", torch.tensor([float(n in self.operations) for n in NP.TABLE_OPERATIONS]),
+                             persistent=False)
         self.hidden_size = H = hidden_size
         K = len(NP.TABLE_OPERATIONS)
         self.question_query = nn.Linear(2 * H, H)  # [q; h_{t−1}] → attention query over the question
@@ -365,7 +381,7 @@ class TableProgrammerCell(nn.Module):
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
 
     def extra_repr(self) -> str:
-        return f"hidden_size={self.hidden_size}, operations={len(NP.TABLE_OPERATIONS)}"
+        return f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -402,8 +418,9 @@ class TableProgrammerCell(nn.Module):
         h = state.history
         context, attention = _attend(state.keys, self.question_query(torch.cat([x, h], -1)), state.word_mask)  # c_t
         noise = self.selection_noise if self.training else 0.0
-        op_weights = select(torch.tanh(self.op_selector(torch.cat([x, h, context], -1))) @ self.op_embeddings.t(),
-                            state.hard, noise=noise)
+        drop = (lambda v: F.dropout(v, self.dropout, self.training)) if self.dropout > 0 else (lambda v: v)
+        op_logits = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1)))) @ self.op_embeddings.t()
+        op_weights = select(op_logits, state.hard, self.op_mask.to(x.dtype).expand(x.shape[0], -1), noise=noise)
         operation = op_weights @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
         # α^col_t: a second attention over the question, asked by the chosen operation ("which column
         # does this greater refer to?"); the column names P_j are scored against the selector's query
@@ -411,16 +428,16 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([x, h, operation], -1)),
                                              state.word_mask)
-        col_query = torch.tanh(self.col_selector(torch.cat([x, h, col_context], -1)))
+        col_query = drop(torch.tanh(self.col_selector(torch.cat([x, h, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
         col_weights = select(col_logits, state.hard, state.column_mask)
         scalar, lookup, rows = NP.table_step(
             state.table, state.row_mask, state.index, state.numbers, state.pivot_weights, op_weights, col_weights,
-            state.rows1, state.rows2, state.scalar1, state.scalar3,
+            state.rows1, state.rows2, state.scalar1, state.scalar3, state.lookup, keep=self.keep,
         )
         column_summary = torch.einsum("bc,bch->bh", col_weights, state.columns)
-        history = torch.tanh(self.history_rnn(torch.cat([operation, column_summary, h], -1)))
+        history = torch.tanh(self.history_rnn(drop(torch.cat([operation, column_summary, h], -1))))
         new_state = state._replace(
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
@@ -439,6 +456,11 @@ class TableProgrammer(nn.Module):
         steps: T, program steps (the paper: 4).
         fast: run the controller through the compiled step.
         selection_noise: Gumbel noise on the operation logits in training mode (0 = off).
+        operations: the operations the selector may choose (``"all"``, ``"paper"`` or names).
+        keep: an operation of another type leaves a typed variable as it was (see
+            :class:`TableProgrammerCell`; False = the paper).
+        dropout: dropout rate (training only) on the word embeddings, the selector's query
+            vectors and the history RNN's input (0 = off).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -450,7 +472,8 @@ class TableProgrammer(nn.Module):
     """
 
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
-                 fast: bool = False, selection_noise: float = 0.0) -> None:
+                 fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
+                 keep: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -460,14 +483,19 @@ class TableProgrammer(nn.Module):
         self.question_rnn = nn.GRU(embedding_size, hidden_size, batch_first=True)
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
-        self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise)
+        self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
+                                        dropout=dropout)
+        self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
         words, word_mask = batch.words, batch.word_mask.float()
         B, L = words.shape
         if (word_mask.sum(-1) < 1).any():
             raise ValueError("TableProgrammer: every question needs at least one word (word_mask)")
-        keys, _ = self.question_rnn(self.embeddings(words))  # z_i: [B, L, H]
+        embedded = self.embeddings(words)
+        if self.dropout > 0:
+            embedded = F.dropout(embedded, self.dropout, self.training)
+        keys, _ = self.question_rnn(embedded)  # z_i: [B, L, H]
         last = (word_mask.sum(-1).long() - 1).clamp_min(0)
         question = keys[torch.arange(B, device=words.device), last]  # q = z at the last real word
         # pivots: β^op over the question's numbers, from the state of the word left of each number

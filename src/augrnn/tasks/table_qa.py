@@ -134,6 +134,7 @@ class TableQAConfig(TaskConfig):
     huber_delta: float = 10.0  # δ of the scalar answer's Huber loss
     lookup_weight: float = 1000.0  # λ, weight of the lookup answer's log-loss (see the module docstring)
     tolerance: float = 1e-3  # a scalar is right if |a − y| ≤ tolerance·max(1, |y|)
+    train_weights: str = ""  # training split only: "name=w,..." relative template weights (others 1); dev/test stay uniform
 
 
 def _template_names(spec: str) -> tuple[str, ...]:
@@ -254,7 +255,29 @@ def parse_question(words: list[str], names: list[str], templates=TEMPLATES) -> t
                      + f" (X, Y, Z: a column name of the table, {', '.join(names)}; N: a number)")
 
 
-def generate_example(config: TableQAConfig, seed: tuple[int, int]) -> dict:
+def _template_weights(config: TableQAConfig, templates: tuple[str, ...]) -> np.ndarray | None:
+    """Probabilities of ``templates`` in the training split (None: uniform)."""
+    if not config.train_weights:
+        return None
+    weights = dict.fromkeys(templates, 1.0)
+    for item in config.train_weights.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        try:
+            w = float(value)
+        except ValueError:
+            w = -1.0
+        if name not in weights or not w >= 0:
+            raise ValueError(f"table-qa: train_weights must be 'name=w,...' with names from {', '.join(templates)} "
+                             f"and weights >= 0; got {config.train_weights!r}")
+        weights[name] = w
+    p = np.array([weights[t] for t in templates])
+    if p.sum() <= 0:
+        raise ValueError(f"table-qa: train_weights gives every template weight 0: {config.train_weights!r}")
+    return p / p.sum()
+
+
+def generate_example(config: TableQAConfig, seed: tuple[int, int], weighted: bool = False) -> dict:
     """One example from ``np.random.default_rng(seed)`` (pure function of config and seed).
 
     Returns a dict with ``words`` (list[str], numbers as ``"<num>"``), ``numbers``,
@@ -267,7 +290,8 @@ def generate_example(config: TableQAConfig, seed: tuple[int, int]) -> dict:
     table = rng.integers(c.value_low, c.value_high + 1, size=(rows, c.columns))
     names = [LETTERS[i] for i in rng.permutation(c.name_pool)[: c.columns]]
     templates = _template_names(c.templates)
-    template = templates[int(rng.integers(len(templates)))]
+    p = _template_weights(c, templates) if weighted else None
+    template = templates[int(rng.integers(len(templates)))] if p is None else templates[int(rng.choice(len(templates), p=p))]
     col = lambda: int(rng.integers(c.columns))  # noqa: E731
     number = lambda: round(float(rng.uniform(c.value_low, c.value_high)), 2)  # noqa: E731
     x, y, z = col(), col(), col()
@@ -283,8 +307,8 @@ def generate_example(config: TableQAConfig, seed: tuple[int, int]) -> dict:
 
 
 @lru_cache(maxsize=200_000)
-def _cached_example(config_key: tuple, seed: tuple[int, int]) -> dict:
-    return generate_example(TableQAConfig(*config_key), seed)
+def _cached_example(config_key: tuple, seed: tuple[int, int], weighted: bool = False) -> dict:
+    return generate_example(TableQAConfig(*config_key), seed, weighted)
 
 
 class TableQATask(Task):
@@ -312,6 +336,7 @@ class TableQATask(Task):
         if not (c.huber_delta > 0 and c.lookup_weight >= 0 and c.tolerance > 0):
             raise ValueError(f"{self.name}: huber_delta and tolerance must be > 0 and lookup_weight >= 0")
         self.template_names = _template_names(c.templates)
+        _template_weights(c, self.template_names)  # raises on a bad spec
 
     @property
     def train_size_range(self) -> tuple[int, int]:
@@ -327,7 +352,8 @@ class TableQATask(Task):
         if seed is None:
             raise ValueError(f"{self.name}: split must be train, dev or test, got {split!r}")
         key = self._key()
-        return [_cached_example(key, (seed, int(i))) for i in indices]
+        weighted = split == "train" and bool(self.config.train_weights)
+        return [_cached_example(key, (seed, int(i)), weighted) for i in indices]
 
     def collate(self, examples: list[dict], device=None) -> TableQABatch:
         """Pad examples into a :class:`TableQABatch` (fixed shapes: max_rows, columns, MAX_QUESTION)."""

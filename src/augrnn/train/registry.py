@@ -375,6 +375,9 @@ class NeuralProgrammerConfig:
     safe_divide_eps: float = 1e-4  # arithmetic version: a·b / (b² + eps)
     max_operands: int = 0  # arithmetic version: input_1..input_N; 0 = the task's max_depth + 1
     selection_noise: float = 0.0  # Gumbel noise on the operation logits in training (0 = off; both versions)
+    operations: str = "all"  # table version: the operations the selector may choose (all | paper | names)
+    dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
+    keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -392,7 +395,8 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
 
     if isinstance(task, TableQATask):
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
-                               selection_noise=config.selection_noise)
+                               selection_noise=config.selection_noise, operations=config.operations,
+                               keep=config.keep, dropout=config.dropout)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
@@ -405,18 +409,29 @@ PRESETS[("neural-programmer", "arithmetic", "default")] = Preset(
     "augrnn choice (measured, BENCHMARKS.md); Adam as in Neelakantan et al. 2015",
 )
 
-#: Table QA (Neelakantan et al. 2015 §3-4: Adam, T = 4 steps, gradient clipping). Sizes and learning
-#: rate are our choice for a 2-core CPU (the paper's are not reproduced here); ``paper-noise`` adds
-#: the annealed gradient noise of arXiv 1511.06807 §4.3 (η = 1.0, γ = 0.55, after clipping).
+#: Table QA (Neelakantan et al. 2015 §3-4: the 9 operations of its Table 1, T = 4 steps, Adam with
+#: its default learning rate 1e-3, batches of 50, gradient clipping with a threshold from its grid
+#: {1, 5, 50}). Sizes H = E = 64 and 10,000 steps are our choice for a 2-core CPU (the paper: d = 256);
+#: ``noise`` adds the annealed gradient noise of arXiv 1511.06807 §4.3 (η = 1.0, γ = 0.55, after
+#: clipping), ``dropout`` dropout 0.1. The global-norm clip of 50 matters for the noise: the
+#: gradient norm is ~300-1000 before clipping, so at a clip of 1 the noise (norm ≈ √#params·σ_t ≈ 30-300)
+#: swamped the signal (BENCHMARKS.md).
 _TABLE_QA = {
     "model_args.hidden_size": 64, "model_args.embedding_size": 64, "model_args.program_steps": 4,
-    "train.optimizer": "adam", "train.lr": 3e-3, "train.batch_size": 50, "train.steps": 8000,
-    "train.clip_norm": 1.0, "train.eval_every": 250, "train.eval_batches": 4, "train.eval_batch_size": 250,
+    "model_args.operations": "paper",
+    "train.optimizer": "adam", "train.lr": 1e-3, "train.batch_size": 50, "train.steps": 10000,
+    "train.clip_norm": 50.0, "train.eval_every": 250, "train.eval_batches": 4, "train.eval_batch_size": 250,
     "fast": False,
 }
 PRESETS[("neural-programmer", "table-qa", "default")] = Preset(
-    dict(_TABLE_QA), "T = 4 and Adam from Neelakantan et al. 2015; sizes, lr, 8,000 steps: augrnn choice "
-    "for ≤ 45 min on a 2-core CPU (BENCHMARKS.md)")
+    dict(_TABLE_QA), "the 2015 paper's operations, T = 4, Adam 1e-3, batch 50, clip 50 (Neelakantan et al. 2015); "
+    "sizes and 10,000 steps: augrnn choice for ≤ 45 min on a 2-core CPU (BENCHMARKS.md)")
 PRESETS[("neural-programmer", "table-qa", "noise")] = Preset(
     {**_TABLE_QA, "train.grad_noise_eta": 1.0, "train.grad_noise_gamma": 0.55},
     "default + annealed gradient noise η = 1.0 after clipping (arXiv 1511.06807 §4.3)")
+PRESETS[("neural-programmer", "table-qa", "dropout")] = Preset(
+    {**_TABLE_QA, "model_args.dropout": 0.1}, "default + dropout 0.1 (arXiv 1511.06807 Table 4's dropout variant; "
+    "the rate is ours)")
+PRESETS[("neural-programmer", "table-qa", "dropout-noise")] = Preset(
+    {**_TABLE_QA, "model_args.dropout": 0.1, "train.grad_noise_eta": 1.0, "train.grad_noise_gamma": 0.55},
+    "default + dropout 0.1 + gradient noise η = 1.0")
