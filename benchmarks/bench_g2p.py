@@ -139,7 +139,8 @@ def main() -> int:
     parser.add_argument("--int8", action="store_true", help="also score greedy decoding with int8 dynamic quantization")
     parser.add_argument("--bf16", action="store_true", help="also score greedy decoding under bfloat16 autocast")
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch threads for our rows (each value once)")
-    parser.add_argument("--no-phonetisaurus", action="store_true")
+    parser.add_argument("--no-phonetisaurus", action="store_true",
+                        help="skip Phonetisaurus (--write keeps the table's Phonetisaurus rows)")
     parser.add_argument("--only-phonetisaurus", action="store_true", help="skip our model")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_g2p"), help="where the Phonetisaurus model goes")
     parser.add_argument("--write", type=Path, help="replace the table between the bench_g2p markers of this file")
@@ -166,7 +167,11 @@ def main() -> int:
         if START not in content or END not in content:
             raise SystemExit(f"{args.write} has no {START} ... {END} block")
         head, rest = content.split(START, 1)
-        _, tail = rest.split(END, 1)
+        old, tail = rest.split(END, 1)
+        if args.no_phonetisaurus:  # keep the Phonetisaurus rows measured by an earlier run
+            kept = [line for line in old.splitlines() if line.startswith("| Phonetisaurus")]
+            lines = text.splitlines()
+            text = "\n".join(lines[:2] + kept + lines[2:])
         args.write.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
     return 0
 
