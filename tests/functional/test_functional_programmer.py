@@ -84,35 +84,41 @@ def test_print_writes_only_the_lookup_answer():
     assert scalar.item() == 0 and rows.abs().sum() == 0
 
 
-def test_soft_step_is_the_weighted_average_of_the_hard_steps():
-    torch.manual_seed(3)
+@pytest.mark.parametrize("keep", [False, True])
+def test_soft_step_is_the_weighted_average_of_the_hard_steps(keep):
+    torch.manual_seed(3 + keep)
     alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
     col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
     rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
     rows2 = torch.tensor([[0.7, 0.3, 0.5, 1.0, 0.0]], dtype=torch.float64)
+    lookup1 = torch.rand(1, 5, 2, dtype=torch.float64) * ROW_MASK.unsqueeze(-1)
     pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
-    args = (torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64))
+    args = (torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64), lookup1)
     index = NP.table_index(TABLE)
-    soft = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, rows1, rows2, *args)
+    soft = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, rows1, rows2, *args, keep=keep)
     expected = [torch.zeros_like(t) for t in soft]
     for k in range(len(OPS)):  # explicit loop over operations and columns in float64
         for j in range(2):
             hard = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, F.one_hot(torch.tensor([k]), len(OPS)).double(),
-                                 F.one_hot(torch.tensor([j]), 2).double(), rows1, rows2, *args)
-            weight = alpha[0, k] * col[0, j]
+                                 F.one_hot(torch.tensor([j]), 2).double(), rows1, rows2, *args, keep=keep)
             for e, h in zip(expected, hard):
-                e += weight * h
+                e += alpha[0, k] * col[0, j] * h
     for s, e in zip(soft, expected):
         torch.testing.assert_close(s, e)
+
+
+def _gradcheck_table(B, M, C):
+    """A small random integer table (ties on purpose), a padding row in example 0, two numbers."""
+    table = torch.randint(-3, 4, (B, M, C)).double()
+    row_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.float64)
+    numbers = torch.tensor([[0.5, -1.5], [1.5, 0.0]], dtype=torch.float64)
+    return table, row_mask, numbers, NP.table_index(table)
 
 
 def test_table_step_gradcheck():
     torch.manual_seed(0)
     B, M, C, Q = 2, 4, 3, 2
-    table = torch.randint(-3, 4, (B, M, C)).double()
-    row_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.float64)
-    numbers = torch.tensor([[0.5, -1.5], [1.5, 0.0]], dtype=torch.float64)
-    index = NP.table_index(table)
+    table, row_mask, numbers, index = _gradcheck_table(B, M, C)
     leaves = [
         torch.softmax(torch.randn(B, 3, Q, dtype=torch.float64), -1).requires_grad_(),
         torch.softmax(torch.randn(B, len(OPS), dtype=torch.float64), -1).requires_grad_(),
@@ -252,35 +258,10 @@ def test_keep_leaves_the_other_types_as_they_were():
     assert lookup[0, :, 1].tolist() == [0, 1, 1, 0, 0] and lookup[0, :, 0].abs().sum() == 0
 
 
-def test_keep_soft_step_is_the_weighted_average_of_the_hard_steps():
-    torch.manual_seed(4)
-    alpha = torch.softmax(torch.randn(1, len(OPS), dtype=torch.float64), -1)
-    col = torch.softmax(torch.randn(1, 2, dtype=torch.float64), -1)
-    rows1 = torch.tensor([[0.2, 0.9, 0.5, 0.1, 0.0]], dtype=torch.float64)
-    rows2 = torch.tensor([[0.7, 0.3, 0.5, 1.0, 0.0]], dtype=torch.float64)
-    lookup1 = torch.rand(1, 5, 2, dtype=torch.float64) * ROW_MASK.unsqueeze(-1)
-    pivots = torch.softmax(torch.randn(1, 3, 2, dtype=torch.float64), -1)
-    args = (torch.tensor([1.5], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64), lookup1)
-    index = NP.table_index(TABLE)
-    soft = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, alpha, col, rows1, rows2, *args, keep=True)
-    expected = [torch.zeros_like(t) for t in soft]
-    for k in range(len(OPS)):
-        for j in range(2):
-            hard = NP.table_step(TABLE, ROW_MASK, index, NUMBERS, pivots, F.one_hot(torch.tensor([k]), len(OPS)).double(),
-                                 F.one_hot(torch.tensor([j]), 2).double(), rows1, rows2, *args, keep=True)
-            for e, h in zip(expected, hard):
-                e += alpha[0, k] * col[0, j] * h
-    for s, e in zip(soft, expected):
-        torch.testing.assert_close(s, e)
-
-
 def test_table_step_with_keep_gradcheck():
     torch.manual_seed(6)
     B, M, C, Q = 2, 4, 3, 2
-    table = torch.randint(-3, 4, (B, M, C)).double()
-    row_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.float64)
-    numbers = torch.tensor([[0.5, -1.5], [1.5, 0.0]], dtype=torch.float64)
-    index = NP.table_index(table)
+    table, row_mask, numbers, index = _gradcheck_table(B, M, C)
     leaves = [
         torch.softmax(torch.randn(B, len(OPS), dtype=torch.float64), -1).requires_grad_(),
         torch.softmax(torch.randn(B, C, dtype=torch.float64), -1).requires_grad_(),
