@@ -85,7 +85,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError("predict takes either --input/--output (arrays) or --text-in/--text-out (text), not both")
     if not args.text_in and (not args.input or not args.output):
         raise ValueError("predict needs --input X.npy and --output Y.npy (or --text-in/--text-out for text tasks)")
-    cfg, model, task, device = load_run(Path(args.run_dir), which=args.checkpoint)
+    cfg, model, task, device = load_run(Path(args.run_dir), which=args.checkpoint, overrides=args.set or [])
     if args.text_in:
         from augrnn.train.checkpoint import atomic_write_bytes
 
@@ -179,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--text-in", metavar="IN.txt")
     p.add_argument("--text-out", metavar="OUT.txt")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("-s", "--set", action="append", metavar="KEY=VALUE",
+                   help="override the saved config for this prediction, e.g. -s beam_size=5 (g2p)")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("show", help="write RUN_DIR/report.html (self-contained, works offline)")

@@ -39,3 +39,15 @@ def test_predict_text_and_plot(run_dir, tmp_path, capsys):
     bad.write_text("c4t\n", encoding="utf-8")
     assert main(["predict", str(run_dir), "--text-in", str(bad), "--text-out", str(out)]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+def test_predict_takes_overrides_beam_and_bf16(run_dir, tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("cat\ndog\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert main(["predict", str(run_dir), "--text-in", str(words), "--text-out", str(out),
+                 "-s", "beam_size=2", "-s", "decode_precision=bf16"]) == 0
+    assert [line.split("\t")[0] for line in out.read_text(encoding="utf-8").splitlines()] == ["cat", "dog"]
+    assert main(["predict", str(run_dir), "--text-in", str(words), "--text-out", str(tmp_path / "x.txt"),
+                 "-s", "decode_precision=half"]) == 2
+    assert "decode_precision" in capsys.readouterr().err and not (tmp_path / "x.txt").exists()

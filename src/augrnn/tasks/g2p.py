@@ -118,6 +118,7 @@ class G2PConfig(TaskConfig):
     train_words: int = 0  # train on this many words only (a fixed subset; 0 = all), for tests
     beam_size: int = 1  # decoding in evaluations and predict: 1 = batched greedy, >1 = beam search
     length_penalty: float = 1.0  # beam search: score / length ** length_penalty
+    decode_precision: str = "fp32"  # fp32 | bf16: decode (evaluations, predict) under bfloat16 autocast
     label_smoothing: float = 0.0  # of the training cross-entropy
 
 
@@ -165,6 +166,8 @@ class G2PTask(Task):
             raise ValueError(f"g2p: beam_size must be an integer >= 1, got {c.beam_size!r}")
         if c.length_penalty < 0:
             raise ValueError(f"g2p: length_penalty must be >= 0, got {c.length_penalty}")
+        if c.decode_precision not in ("fp32", "bf16"):
+            raise ValueError(f"g2p: decode_precision must be fp32 or bf16, got {c.decode_precision!r}")
         if not 0.0 <= c.label_smoothing < 1.0:
             raise ValueError(f"g2p: label_smoothing must be in [0, 1), got {c.label_smoothing}")
         self._train = None
@@ -257,10 +260,14 @@ class G2PTask(Task):
 
     # -- model, loss, metrics ---------------------------------------------------------
     def decode(self, model: torch.nn.Module, source: Tensor, source_mask: Tensor):
+        """Batched greedy (``beam_size`` 1) or beam search; under bfloat16 autocast with
+        ``decode_precision=bf16`` (measured 1.6-1.7x the words/s of fp32 on AVX-512 BF16 CPUs at the
+        same test WER ±0.1, BENCHMARKS.md)."""
         c = self.config
-        if c.beam_size == 1:
-            return model.greedy(source, source_mask)
-        return model.beam_search(source, source_mask, beam_size=c.beam_size, length_penalty=c.length_penalty)
+        with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=c.decode_precision == "bf16"):
+            if c.beam_size == 1:
+                return model.greedy(source, source_mask)
+            return model.beam_search(source, source_mask, beam_size=c.beam_size, length_penalty=c.length_penalty)
 
     def forward(self, model: torch.nn.Module, batch: G2PBatch) -> G2POutputs:
         logits = model(batch.source, batch.source_mask, batch.target_in)
