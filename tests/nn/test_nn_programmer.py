@@ -332,3 +332,29 @@ def test_table_dropout_is_training_only_and_finite():
     assert torch.isfinite(loss) and all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
     with pytest.raises(ValueError, match="dropout"):
         TableProgrammer(task.input_size, 8, 8, dropout=1.0)
+
+
+def test_table_name_scale_bounds_the_attended_name_term():
+    """name_scale > 0: the attended-name term of the column logits is τ·cos(P_j, w_t), |·| ≤ τ, with τ a
+    parameter started at name_scale; the unbounded default grows with the name map P."""
+    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
+    batch = task.sample(8, np.random.default_rng(1))
+    logits = {}
+    for scale in (0.0, 2.0):
+        torch.manual_seed(0)
+        model = TableProgrammer(task.input_size, 16, 16, steps=1, name_scale=scale)
+        with torch.no_grad():
+            model.cell.col_selector.weight.zero_()
+            model.cell.col_selector.bias.zero_()  # no query term: only the attended name
+            model.column_projection.weight.mul_(100.0)  # a huge name map
+        cols = model(batch, return_trace=True).trace.col_weights[:, 0]  # [B, C]
+        logits[scale] = cols.log().amax(-1) - cols.log().amin(-1)  # largest logit gap
+    assert logits[2.0].max() <= 4.0 + 1e-5  # two logits in [−τ, τ]
+    assert logits[0.0].max() > 20.0
+    model = TableProgrammer(task.input_size, 16, 16, steps=1, name_scale=2.0)
+    assert model.cell.log_name_temperature.exp().item() == pytest.approx(2.0)
+    assert any(n.endswith("log_name_temperature") for n, _ in model.named_parameters())
+    assert not any(n.endswith("log_name_temperature") for n, _ in TableProgrammer(task.input_size, 16, 16).named_parameters())
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="name_scale"):
+            TableProgrammer(task.input_size, 16, 16, name_scale=bad)

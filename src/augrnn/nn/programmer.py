@@ -346,6 +346,10 @@ class TableProgrammerCell(nn.Module):
             :func:`~augrnn.functional.programmer.table_step`).
         dropout: dropout rate (training only) on the selector's query vectors and the history
             RNN's input.
+        name_scale: 0 (default): the attended-name term of the column logits is
+            ``P_j·w_t/√H`` (unbounded: quadratic in the name map P). > 0: it is
+            ``τ·cos(P_j, w_t)`` with a learned temperature τ (a parameter, log-parametrised)
+            started at ``name_scale``, so it cannot saturate α^col faster than τ grows.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -353,10 +357,13 @@ class TableProgrammerCell(nn.Module):
     """
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0) -> None:
+                 keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0) -> None:
         super().__init__()
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
+        if not name_scale >= 0:
+            raise ValueError(f"TableProgrammerCell: name_scale must be >= 0 (0 = off), got {name_scale!r}")
+        self.name_scale = float(name_scale)
         if selection_noise < 0:
             raise ValueError(f"TableProgrammerCell: selection_noise must be >= 0, got {selection_noise}")
         if not 0.0 <= dropout < 1.0:
@@ -373,15 +380,21 @@ class TableProgrammerCell(nn.Module):
         self.column_query = nn.Linear(3 * H, H)  # [q; h_{t−1}; Σα^op U] → the column attention's query
         self.op_embeddings = nn.Parameter(torch.empty(K, H))  # U
         self.history_rnn = nn.Linear(3 * H, H)  # W_history
+        # log τ of the bounded attended-name term (name_scale > 0), else no parameter
+        self.log_name_temperature = nn.Parameter(torch.zeros(())) if self.name_scale > 0 else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.question_query, self.op_selector, self.col_selector, self.column_query, self.history_rnn):
             module.reset_parameters()
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
+        if self.log_name_temperature is not None:
+            with torch.no_grad():
+                self.log_name_temperature.fill_(float(torch.tensor(self.name_scale).log()))
 
     def extra_repr(self) -> str:
-        return f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
+        return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
+                + (f", name_scale={self.name_scale}" if self.name_scale > 0 else ""))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -430,7 +443,12 @@ class TableProgrammerCell(nn.Module):
                                              state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([x, h, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
-        col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
+        if self.log_name_temperature is None:
+            col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
+        else:  # the attended-name term bounded: τ·cos(P_j, w_t)
+            name_logits = F.cosine_similarity(state.columns, attended_name.unsqueeze(1), dim=-1, eps=1e-6)
+            col_logits = (torch.einsum("bch,bh->bc", state.columns, col_query) * self.hidden_size**-0.5
+                          + self.log_name_temperature.exp() * name_logits)
         col_weights = select(col_logits, state.hard, state.column_mask)
         scalar, lookup, rows = NP.table_step(
             state.table, state.row_mask, state.index, state.numbers, state.pivot_weights, op_weights, col_weights,
@@ -461,6 +479,8 @@ class TableProgrammer(nn.Module):
             :class:`TableProgrammerCell`; False = the paper).
         dropout: dropout rate (training only) on the word embeddings, the selector's query
             vectors and the history RNN's input (0 = off).
+        name_scale: the column logits' attended-name term bounded to ``τ·cos`` with a learned
+            τ started here (0 = off; see :class:`TableProgrammerCell`).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -473,7 +493,7 @@ class TableProgrammer(nn.Module):
 
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0) -> None:
+                 keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -484,7 +504,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout)
+                                        dropout=dropout, name_scale=name_scale)
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
