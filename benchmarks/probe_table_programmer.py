@@ -43,8 +43,10 @@ def main() -> None:
     p.add_argument("--train-weights", default="", help="training template weights, e.g. and_count=3,or_count=3")
     p.add_argument("--train-extra", default="", help="training-only templates: all | names (task_args.train_extra)")
     p.add_argument("--name-scale", type=float, default=0.0, help="model_args.name_scale (0 = off)")
+    p.add_argument("--no-column-question", action="store_true", help="model_args.column_question=false")
     p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
     p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument("--diagnose-every", type=int, default=0, help="also run diagnose every this many batches (0: at the end only)")
     p.add_argument("--save", default="", help="write the trained model's state_dict here")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
@@ -54,7 +56,8 @@ def main() -> None:
                                      train_weights=a.train_weights, train_extra=a.train_extra))
     model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
                             operations=a.operations, keep=a.keep,
-                            dropout=a.dropout, name_scale=a.name_scale)
+                            dropout=a.dropout, name_scale=a.name_scale,
+                            column_question=not a.no_column_question)
     if a.init.startswith("uniform:"):
         with torch.no_grad():
             for q in model.parameters():
@@ -94,6 +97,9 @@ def main() -> None:
             print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} grad norm median "
                   f"{np.median(norms):.3g} hard {hard:.3f} soft {soft:.3f} {per}", flush=True)
             norms = []
+        if a.diagnose_every and step % a.diagnose_every == 0 and step < a.steps:
+            diagnose(model, task)
+            model.train()
     if a.save:
         torch.save(model.state_dict(), a.save)
     _, _, _, (out, b) = evaluate()

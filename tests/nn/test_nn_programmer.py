@@ -358,3 +358,27 @@ def test_table_name_scale_bounds_the_attended_name_term():
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="name_scale"):
             TableProgrammer(task.input_size, 16, 16, name_scale=bad)
+
+
+@pytest.mark.parametrize("column_question", [True, False])
+def test_table_column_question_flag_decides_whether_alpha_col_reads_q(column_question):
+    """column_question=False: with the operation fixed (op selector zeroed), α^col of the first step
+    (h = 0) is the same for any question vector q; with the default it changes with q."""
+    torch.manual_seed(0)
+    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
+    batch = task.sample(6, np.random.default_rng(2))
+    model = TableProgrammer(task.input_size, 16, 16, steps=1, column_question=column_question).double()
+    cell = model.cell
+    with torch.no_grad():
+        cell.op_selector.weight.zero_()  # the same α^op whatever q is
+    names = model.column_projection(model.embeddings(batch.column_names).double())
+    context = dict(keys=torch.randn(6, batch.words.shape[1], 16, dtype=torch.float64),
+                   word_mask=batch.word_mask.double(), table=batch.table.double(), row_mask=batch.row_mask.double(),
+                   numbers=batch.numbers.double(), pivot_weights=torch.full((6, 3, 2), 0.5, dtype=torch.float64),
+                   columns=names, word_names=model.column_projection(model.embeddings(batch.words).double()),
+                   column_mask=batch.column_mask.double())
+    cols = [cell(torch.randn(6, 16, dtype=torch.float64), cell.initial_state(6, context=context))[1].col_weights
+            for _ in range(2)]
+    assert torch.allclose(cols[0], cols[1]) == (not column_question)
+    with pytest.raises(ValueError, match="column_question"):
+        TableProgrammerCell(8, column_question="no")

@@ -379,6 +379,7 @@ class NeuralProgrammerConfig:
     dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     name_scale: float = 0.0  # table version: column logits' attended-name term τ·cos with learned τ started here (0 = off)
+    column_question: bool = True  # table version: the column selector reads the question vector q (False: only h, op)
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -397,7 +398,8 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
     if isinstance(task, TableQATask):
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
-                               keep=config.keep, dropout=config.dropout, name_scale=config.name_scale)
+                               keep=config.keep, dropout=config.dropout, name_scale=config.name_scale,
+                               column_question=config.column_question)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
