@@ -360,25 +360,30 @@ def test_table_name_scale_bounds_the_attended_name_term():
             TableProgrammer(task.input_size, 16, 16, name_scale=bad)
 
 
-@pytest.mark.parametrize("column_question", [True, False])
-def test_table_column_question_flag_decides_whether_alpha_col_reads_q(column_question):
-    """column_question=False: with the operation fixed (op selector zeroed), α^col of the first step
-    (h = 0) is the same for any question vector q; with the default it changes with q."""
+@pytest.mark.parametrize("column_inputs", ["all", "history", "operation"])
+def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
+    """With the operation fixed (op selector zeroed), α^col of a step changes with the question
+    vector q only for "all", and with the history h only for "all" and "history"."""
     torch.manual_seed(0)
     task = _table_task(columns=3, name_pool=3, templates="greater_sum")
     batch = task.sample(6, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 16, 16, steps=1, column_question=column_question).double()
+    model = TableProgrammer(task.input_size, 16, 16, steps=1, column_inputs=column_inputs).double()
     cell = model.cell
     with torch.no_grad():
-        cell.op_selector.weight.zero_()  # the same α^op whatever q is
+        cell.op_selector.weight.zero_()  # the same α^op whatever q and h are
     names = model.column_projection(model.embeddings(batch.column_names).double())
     context = dict(keys=torch.randn(6, batch.words.shape[1], 16, dtype=torch.float64),
                    word_mask=batch.word_mask.double(), table=batch.table.double(), row_mask=batch.row_mask.double(),
                    numbers=batch.numbers.double(), pivot_weights=torch.full((6, 3, 2), 0.5, dtype=torch.float64),
                    columns=names, word_names=model.column_projection(model.embeddings(batch.words).double()),
                    column_mask=batch.column_mask.double())
-    cols = [cell(torch.randn(6, 16, dtype=torch.float64), cell.initial_state(6, context=context))[1].col_weights
-            for _ in range(2)]
-    assert torch.allclose(cols[0], cols[1]) == (not column_question)
-    with pytest.raises(ValueError, match="column_question"):
-        TableProgrammerCell(8, column_question="no")
+    start = cell.initial_state(6, context=context)
+    q = torch.randn(6, 16, dtype=torch.float64)
+    run = lambda x, state: cell(x, state)[1].col_weights  # noqa: E731
+    other_q = run(torch.randn(6, 16, dtype=torch.float64), start)
+    other_h = run(q, start._replace(history=torch.randn(6, 16, dtype=torch.float64)))
+    same = run(q, start)
+    assert torch.allclose(same, other_q) == (column_inputs != "all")
+    assert torch.allclose(same, other_h) == (column_inputs == "operation")
+    with pytest.raises(ValueError, match="column_inputs"):
+        TableProgrammerCell(8, column_inputs="question")

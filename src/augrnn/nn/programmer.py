@@ -350,12 +350,12 @@ class TableProgrammerCell(nn.Module):
             ``P_j·w_t/√H`` (unbounded: quadratic in the name map P). > 0: it is
             ``τ·cos(P_j, w_t)`` with a learned temperature τ (a parameter, log-parametrised)
             started at ``name_scale``, so it cannot saturate α^col faster than τ grows.
-        column_question: True (default): the column selector (its attention's query and
-            ``W_col``) reads the question vector q. False: q is left out (zeros in its place), so
-            α^col depends on the question only through the attention over its words, asked by
-            the chosen operation and the history — which column "the name after this
-            comparison's number" is, the same in every template, rather than a per-question-form
-            guess from q.
+        column_inputs: what the column selector (its attention's query and ``W_col``) reads
+            besides the chosen operation and the attention over the words: ``"all"`` (default) q
+            and h; ``"history"`` h only (q replaced by zeros); ``"operation"`` neither (zeros),
+            so α^col is "the column this operation's words name" — the same function of the
+            words in every question form, rather than a guess from q or the history about where
+            the name stands (measured: BENCHMARKS.md).
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -364,13 +364,14 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_question: bool = True) -> None:
+                 column_inputs: str = "all") -> None:
         super().__init__()
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
-        if not isinstance(column_question, bool):
-            raise ValueError(f"TableProgrammerCell: column_question must be True or False, got {column_question!r}")
-        self.column_question = column_question
+        if column_inputs not in ("all", "history", "operation"):
+            raise ValueError(f"TableProgrammerCell: column_inputs must be 'all', 'history' or 'operation', "
+                             f"got {column_inputs!r}")
+        self.column_inputs = column_inputs
         if not name_scale >= 0:
             raise ValueError(f"TableProgrammerCell: name_scale must be >= 0 (0 = off), got {name_scale!r}")
         self.name_scale = float(name_scale)
@@ -405,7 +406,7 @@ class TableProgrammerCell(nn.Module):
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
                 + (f", name_scale={self.name_scale}" if self.name_scale > 0 else "")
-                + ("" if self.column_question else ", column_question=False"))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -450,10 +451,11 @@ class TableProgrammerCell(nn.Module):
         # does this greater refer to?"); the column names P_j are scored against the selector's query
         # and against the attended word in the names' space (attending to the word "B" points at
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
-        q_col = x if self.column_question else torch.zeros_like(x)  # the column selector's view of q
-        col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h, operation], -1)),
+        q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
+        h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
+        col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
                                              state.word_mask)
-        col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h, col_context], -1))))
+        col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         if self.log_name_temperature is None:
             col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -493,8 +495,8 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         name_scale: the column logits' attended-name term bounded to ``τ·cos`` with a learned
             τ started here (0 = off; see :class:`TableProgrammerCell`).
-        column_question: the column selector reads the question vector (True, default) or
-            not (see :class:`TableProgrammerCell`).
+        column_inputs: what the column selector reads: ``"all"`` (q and h, default),
+            ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -508,7 +510,7 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_question: bool = True) -> None:
+                 column_inputs: str = "all") -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -519,7 +521,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, name_scale=name_scale, column_question=column_question)
+                                        dropout=dropout, name_scale=name_scale, column_inputs=column_inputs)
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:

@@ -379,7 +379,7 @@ class NeuralProgrammerConfig:
     dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     name_scale: float = 0.0  # table version: column logits' attended-name term τ·cos with learned τ started here (0 = off)
-    column_question: bool = True  # table version: the column selector reads the question vector q (False: only h, op)
+    column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -399,7 +399,7 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout, name_scale=config.name_scale,
-                               column_question=config.column_question)
+                               column_inputs=config.column_inputs)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
