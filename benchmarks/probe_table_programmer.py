@@ -134,7 +134,8 @@ def diagnose(model: TableProgrammer, task: TableQATask) -> None:
     for template, program in FOUR_STEP.items():
         if template not in task.template_names:
             continue
-        forced_task = TableQATask(TableQAConfig(**{**vars(task.config), "templates": template}))
+        forced_task = TableQATask(TableQAConfig(**{**vars(task.config), "templates": template, "train_weights": "",
+                                                   "train_extra": ""}))
         b = next(forced_task.eval_batches(0, 1, 300))
         own = forced_task.correct(model(b, hard=True), b).mean().item()
         ops = [TABLE_OPERATIONS.index(n) for n in program.split(",")]
