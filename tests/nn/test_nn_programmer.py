@@ -387,3 +387,24 @@ def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
     assert torch.allclose(same, other_h) == (column_inputs == "operation")
     with pytest.raises(ValueError, match="column_inputs"):
         TableProgrammerCell(8, column_inputs="question")
+
+
+@pytest.mark.parametrize("op_inputs", ["all", "history"])
+def test_table_op_inputs_decide_whether_alpha_op_reads_q(op_inputs):
+    """op_inputs="history": α^op of a step is the same for any question vector q (the default reads q)."""
+    torch.manual_seed(0)
+    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
+    batch = task.sample(6, np.random.default_rng(2))
+    model = TableProgrammer(task.input_size, 16, 16, steps=1, op_inputs=op_inputs).double()
+    cell = model.cell
+    context = dict(keys=torch.randn(6, batch.words.shape[1], 16, dtype=torch.float64),
+                   word_mask=batch.word_mask.double(), table=batch.table.double(), row_mask=batch.row_mask.double(),
+                   numbers=batch.numbers.double(), pivot_weights=torch.full((6, 3, 2), 0.5, dtype=torch.float64),
+                   columns=model.column_projection(model.embeddings(batch.column_names).double()),
+                   word_names=model.column_projection(model.embeddings(batch.words).double()),
+                   column_mask=batch.column_mask.double())
+    start = cell.initial_state(6, context=context, hard=False)
+    ops = [cell(torch.randn(6, 16, dtype=torch.float64), start)[1].op_weights for _ in range(2)]
+    assert torch.allclose(ops[0], ops[1]) == (op_inputs == "history")
+    with pytest.raises(ValueError, match="op_inputs"):
+        TableProgrammerCell(8, op_inputs="operation")

@@ -356,6 +356,9 @@ class TableProgrammerCell(nn.Module):
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
+        op_inputs: what the operation selector (its attention over the question and ``W_op``)
+            reads: ``"all"`` (default) q and h; ``"history"`` h only (q replaced by zeros), so the
+            operation of a step comes from the words it attends to, asked by the history.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -364,8 +367,11 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_inputs: str = "all") -> None:
+                 column_inputs: str = "all", op_inputs: str = "all") -> None:
         super().__init__()
+        if op_inputs not in ("all", "history"):
+            raise ValueError(f"TableProgrammerCell: op_inputs must be 'all' or 'history', got {op_inputs!r}")
+        self.op_inputs = op_inputs
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -406,7 +412,8 @@ class TableProgrammerCell(nn.Module):
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
                 + (f", name_scale={self.name_scale}" if self.name_scale > 0 else "")
-                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}")
+                + ("" if self.op_inputs == "all" else f", op_inputs={self.op_inputs}"))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -441,10 +448,11 @@ class TableProgrammerCell(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.hidden_size:
             raise ValueError(f"TableProgrammerCell: expected x of shape [B, {self.hidden_size}], got {list(x.shape)}")
         h = state.history
-        context, attention = _attend(state.keys, self.question_query(torch.cat([x, h], -1)), state.word_mask)  # c_t
+        q_op = x if self.op_inputs == "all" else torch.zeros_like(x)  # the operation selector's view of q
+        context, attention = _attend(state.keys, self.question_query(torch.cat([q_op, h], -1)), state.word_mask)  # c_t
         noise = self.selection_noise if self.training else 0.0
         drop = (lambda v: F.dropout(v, self.dropout, self.training)) if self.dropout > 0 else (lambda v: v)
-        op_logits = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1)))) @ self.op_embeddings.t()
+        op_logits = drop(torch.tanh(self.op_selector(torch.cat([q_op, h, context], -1)))) @ self.op_embeddings.t()
         op_weights = select(op_logits, state.hard, self.op_mask.to(x.dtype).expand(x.shape[0], -1), noise=noise)
         operation = op_weights @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
         # α^col_t: a second attention over the question, asked by the chosen operation ("which column
@@ -497,6 +505,8 @@ class TableProgrammer(nn.Module):
             τ started here (0 = off; see :class:`TableProgrammerCell`).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
+        op_inputs: what the operation selector reads: ``"all"`` (q and h, default) or
+            ``"history"`` (see :class:`TableProgrammerCell`).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -510,7 +520,7 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_inputs: str = "all") -> None:
+                 column_inputs: str = "all", op_inputs: str = "all") -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -521,7 +531,8 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, name_scale=name_scale, column_inputs=column_inputs)
+                                        dropout=dropout, name_scale=name_scale, column_inputs=column_inputs,
+                                        op_inputs=op_inputs)
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
