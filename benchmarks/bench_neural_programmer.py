@@ -63,7 +63,7 @@ def test_accuracy(run_dir: Path, examples: int | None = None, batch_size: int = 
 
     Returns (accuracy %, examples, training steps, {template: accuracy %}).
     """
-    from augrnn.tasks.table_qa import TEMPLATES
+    from augrnn.tasks.table_qa import ALL_TEMPLATES as TEMPLATES
 
     cfg, model, task, device = load_run(run_dir, which="last")
     total = examples or task.config.test_examples

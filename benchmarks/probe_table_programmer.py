@@ -22,7 +22,7 @@ import torch
 
 from augrnn.functional.programmer import TABLE_OPERATIONS
 from augrnn.nn.programmer import TableProgrammer
-from augrnn.tasks.table_qa import TEMPLATES, VOCABULARY, TableQAConfig, TableQATask
+from augrnn.tasks.table_qa import ALL_TEMPLATES, VOCABULARY, TableQAConfig, TableQATask
 
 
 def main() -> None:
@@ -41,18 +41,24 @@ def main() -> None:
     p.add_argument("--init", default="default", help="default | uniform:A (every parameter U(-A, A), the paper: 0.1)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--train-weights", default="", help="training template weights, e.g. and_count=3,or_count=3")
+    p.add_argument("--train-extra", default="", help="training-only templates: all | names (task_args.train_extra)")
+    p.add_argument("--name-scale", type=float, default=0.0, help="model_args.name_scale (0 = off)")
+    p.add_argument("--column-inputs", default="all", help="model_args.column_inputs: all | history | operation")
+    p.add_argument("--op-inputs", default="all", help="model_args.op_inputs: all | history")
     p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
     p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument("--diagnose-every", type=int, default=0, help="also run diagnose every this many batches (0: at the end only)")
     p.add_argument("--save", default="", help="write the trained model's state_dict here")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates,
-                                     train_weights=a.train_weights))
+                                     train_weights=a.train_weights, train_extra=a.train_extra))
     model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
                             operations=a.operations, keep=a.keep,
-                            dropout=a.dropout)
+                            dropout=a.dropout, name_scale=a.name_scale,
+                            column_inputs=a.column_inputs, op_inputs=a.op_inputs)
     if a.init.startswith("uniform:"):
         with torch.no_grad():
             for q in model.parameters():
@@ -70,7 +76,7 @@ def main() -> None:
         hard = torch.cat([task.correct(o.hard, b) for o, b in runs])
         soft = torch.cat([task.correct(o.soft, b) for o, b in runs])
         template = torch.cat([b.template for _, b in runs])
-        per = {TEMPLATES[i]: round(100 * hard[template == i].mean().item()) for i in template.unique().tolist()}
+        per = {ALL_TEMPLATES[i]: round(100 * hard[template == i].mean().item()) for i in template.unique().tolist()}
         return hard.mean().item(), soft.mean().item(), per, runs[0]
 
     start = time.time()
@@ -92,6 +98,9 @@ def main() -> None:
             print(f"{step} batches {time.time() - start:.0f}s loss {loss.item():.2f} grad norm median "
                   f"{np.median(norms):.3g} hard {hard:.3f} soft {soft:.3f} {per}", flush=True)
             norms = []
+        if a.diagnose_every and step % a.diagnose_every == 0 and step < a.steps:
+            diagnose(model, task)
+            model.train()
     if a.save:
         torch.save(model.state_dict(), a.save)
     _, _, _, (out, b) = evaluate()
@@ -126,7 +135,8 @@ def diagnose(model: TableProgrammer, task: TableQATask) -> None:
     for template, program in FOUR_STEP.items():
         if template not in task.template_names:
             continue
-        forced_task = TableQATask(TableQAConfig(**{**vars(task.config), "templates": template}))
+        forced_task = TableQATask(TableQAConfig(**{**vars(task.config), "templates": template, "train_weights": "",
+                                                   "train_extra": ""}))
         b = next(forced_task.eval_batches(0, 1, 300))
         own = forced_task.correct(model(b, hard=True), b).mean().item()
         ops = [TABLE_OPERATIONS.index(n) for n in program.split(",")]

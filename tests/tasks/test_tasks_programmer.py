@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from augrnn.functional import programmer as NP
 from augrnn.tasks import TASKS
 from augrnn.tasks.arithmetic import ARITHMETIC_OPERATIONS, ArithmeticConfig, ArithmeticTask, evaluate_expression
-from augrnn.tasks.table_qa import TEMPLATES, TableQAConfig, TableQATask, generate_example
+from augrnn.tasks.table_qa import (TEMPLATES, TRAIN_ONLY_TEMPLATES, TableQAConfig, TableQATask, answer_question,
+                                   generate_example, parse_question)
 
 
 def test_registered():
@@ -150,3 +151,58 @@ def test_table_train_weights_change_the_training_split_only():
     for bad in ("and_count", "nope=2", "sum=-1", "sum=0,count=0,and_count=0"):
         with pytest.raises(ValueError, match="train_weights"):
             TableQATask(TableQAConfig(**base, train_weights=bad))
+
+
+# a hand-built table: columns 0, 1, 2
+_HAND_TABLE = np.array([[5, -3, 1], [-2, 7, 4], [9, 0, -6], [0, 2, 8]])
+
+
+@pytest.mark.parametrize("template, numbers, scalar, cells", [
+    # sum Y greater N X with X = 0, Y = 1: rows with col 0 > 1.5 are rows 0, 2 -> -3 + 0
+    ("sum_greater", [1.5], -3.0, []),
+    # sum Y lesser N X: rows with col 0 < 1.5 are rows 1, 3 -> 7 + 2
+    ("sum_lesser", [1.5], 9.0, []),
+    # print Y greater N X: the Y cells of rows 0, 2
+    ("print_greater", [1.5], 0.0, [(0, 1), (2, 1)]),
+    ("print_lesser", [1.5], 0.0, [(1, 1), (3, 1)]),
+])
+def test_training_only_templates_answer_their_program_on_a_hand_built_table(template, numbers, scalar, cells):
+    got_scalar, got_lookup = answer_question(template, _HAND_TABLE, (0, 1, 2), numbers)
+    expected = np.zeros(_HAND_TABLE.shape, np.float32)
+    for cell in cells:
+        expected[cell] = 1.0
+    assert got_scalar == scalar and np.array_equal(got_lookup, expected)
+
+
+def test_training_only_templates_are_written_with_the_comparison_on_the_second_name():
+    task = TableQATask(TableQAConfig(columns=3, name_pool=3, min_rows=4, max_rows=8, templates="sum",
+                                     train_extra="all"))
+    examples = [e for e in task.examples("train", range(300)) if e["template"] in TRAIN_ONLY_TEMPLATES]
+    assert {e["template"] for e in examples} == set(TRAIN_ONLY_TEMPLATES)
+    for e in examples:  # the words name Y first, then the comparison on X; the answer is recomputed here
+        aggregate, y, kind, _, x = e["words"]
+        assert (aggregate, kind) == tuple(e["template"].split("_"))
+        cx, cy = e["names"].index(x), e["names"].index(y)
+        hit = e["table"][:, cx] > e["numbers"][0] if kind == "greater" else e["table"][:, cx] < e["numbers"][0]
+        if aggregate == "sum":
+            assert e["scalar"] == e["table"][hit, cy].sum() and not e["lookup"].any()
+        else:
+            assert np.array_equal(np.flatnonzero(e["lookup"][:, cy]), np.flatnonzero(hit))
+            assert e["lookup"].sum() == hit.sum()
+        assert parse_question([w for w in e["words"]], e["names"], TRAIN_ONLY_TEMPLATES)[0] == e["template"]
+
+
+def test_train_extra_changes_the_training_split_only():
+    base = dict(columns=2, name_pool=3, min_rows=3, max_rows=6, templates="sum,count")
+    plain, extra = TableQATask(TableQAConfig(**base)), TableQATask(TableQAConfig(**base, train_extra="sum_lesser"))
+    names = lambda task, split: [e["template"] for e in task.examples(split, range(300))]  # noqa: E731
+    assert set(names(extra, "train")) == {"sum", "count", "sum_lesser"}
+    for split in ("dev", "test"):
+        assert names(extra, split) == names(plain, split)
+    weighted = TableQATask(TableQAConfig(**base, train_extra="all", train_weights="sum_greater=0,print_lesser=0"))
+    assert set(names(weighted, "train")) == {"sum", "count", "sum_lesser", "print_greater"}
+    batch = extra.sample(40, np.random.default_rng(0))
+    assert batch.template.max().item() == len(TEMPLATES) + TRAIN_ONLY_TEMPLATES.index("sum_lesser")
+    for bad in ("sum", "nope", "sum_lesser,sum_lesser", ","):
+        with pytest.raises(ValueError, match="train_extra"):
+            TableQATask(TableQAConfig(**base, train_extra=bad))

@@ -16,7 +16,8 @@ from augrnn.train.trainer import add_gradient_noise
 #: this tiny run ends at error 0.46 instead of < 0.1).
 TINY_TABLE = ["fast=false", "hidden_size=32", "embedding_size=32", "columns=1", "name_pool=1", "min_rows=5",
               "max_rows=10", "templates=sum,count,greater_count,lesser_count", "batch_size=50", "eval_batches=1",
-              "eval_batch_size=200", "log_every=10", "lr=0.01", "clip_norm=1.0"]
+              "eval_batch_size=200", "log_every=10", "lr=0.01", "clip_norm=1.0",
+              "train_extra=''"]  # the default preset's training-only templates are for the paper's templates
 
 
 def test_presets_exist():
@@ -28,6 +29,10 @@ def test_presets_exist():
     assert both.model_args.dropout == 0.1 and both.train.grad_noise_eta == 1.0
     assert make_config("neural-programmer", "table-qa", "dropout").train.grad_noise_eta == 0.0
     assert make_config("neural-programmer", "table-qa").model_args.operations == "paper"
+    default = make_config("neural-programmer", "table-qa")
+    assert default.model_args.column_inputs == "operation" and default.task_args.train_extra == "all"
+    noise = make_config("neural-programmer", "table-qa", "noise")  # the np4 base it was measured with
+    assert noise.model_args.column_inputs == "all" and noise.task_args.train_extra == ""
 
 
 def test_gradient_noise_schedule(tmp_path):

@@ -46,6 +46,23 @@ and documented here):
   difference, greater, lesser, and, or, assign/print, reset): the first 12
   rows; ``"all"`` every row; or a comma-separated list of names. Templates are
   drawn uniformly.
+* **Training-only templates** (``train_extra``: ``"all"`` or names; data
+  augmentation of the training split — answers only, never the program; dev
+  and test keep ``templates``). The same programs as ``greater_sum`` …
+  ``lesser_print`` with the comparison written *after* the aggregate, so the
+  comparison's column is the question's second name (in every other one- to
+  three-step template it is the first, which a column pointer can learn as
+  "the first name" — wrong for the second comparison of ``and``/``or``
+  questions, BENCHMARKS.md):
+
+  ====================  =============================================  ========
+  name                  question (program)                             answer
+  ====================  =============================================  ========
+  sum_greater           ``sum Y greater N X`` (greater X, sum Y)       scalar
+  sum_lesser            ``sum Y lesser N X`` (lesser X, sum Y)         scalar
+  print_greater         ``print Y greater N X`` (greater X, print Y)   lookup
+  print_lesser          ``print Y lesser N X`` (lesser X, print Y)     lookup
+  ====================  =============================================  ========
 * **Splits.** Example ``i`` of a split is generated from the seed
   ``(split_seed, i)``, so splits are fixed and identical on every machine:
   ``train`` (``train_examples``, seed ``train_seed``; training batches draw
@@ -76,7 +93,8 @@ from torch import Tensor
 from augrnn.functional.programmer import huber
 from augrnn.tasks.base import Task, TaskConfig, check_order, check_positive
 
-__all__ = ["TableQATask", "TableQAConfig", "TableQABatch", "TEMPLATES", "PAPER_TEMPLATES", "VOCABULARY", "generate_example",
+__all__ = ["TableQATask", "TableQAConfig", "TableQABatch", "TEMPLATES", "PAPER_TEMPLATES", "TRAIN_ONLY_TEMPLATES",
+           "ALL_TEMPLATES", "VOCABULARY", "generate_example",
            "QUESTION_FORMS", "answer_question", "parse_question"]
 
 TEMPLATES = (
@@ -85,7 +103,14 @@ TEMPLATES = (
     "argmax_print", "argmin_print", "first_print", "last_print", "select_count", "most_frequent_print",
 )
 PAPER_TEMPLATES = TEMPLATES[:12]
-LOOKUP_TEMPLATES = {t for t in TEMPLATES if t.endswith("_print")}
+#: Training-split-only templates (``train_extra``, module docstring): a comparison on the second name.
+TRAIN_ONLY_TEMPLATES = ("sum_greater", "sum_lesser", "print_greater", "print_lesser")
+#: Every template a batch can hold; ``TableQABatch.template`` indexes this tuple (TEMPLATES first).
+ALL_TEMPLATES = TEMPLATES + TRAIN_ONLY_TEMPLATES
+#: The program of a training-only template is that of this template (same X, Y roles).
+_SAME_PROGRAM = {"sum_greater": "greater_sum", "sum_lesser": "lesser_sum", "print_greater": "greater_print",
+                 "print_lesser": "lesser_print"}
+LOOKUP_TEMPLATES = {t for t in ALL_TEMPLATES if t.endswith("_print") or t.startswith("print_")}
 LETTERS = tuple("ABCDEFGHIJ")
 WORDS = ("sum", "count", "greater", "lesser", "and", "or", "difference", "print", "argmax", "argmin", "first",
          "last", "select", "most", "frequent")
@@ -109,7 +134,7 @@ class TableQABatch(NamedTuple):
     scalar_answer: Tensor  # [B]
     lookup_answer: Tensor  # [B, M, C] 0/1
     is_lookup: Tensor  # [B] 1.0 for lookup questions
-    template: Tensor  # [B] long index into TEMPLATES
+    template: Tensor  # [B] long index into ALL_TEMPLATES (TEMPLATES, then TRAIN_ONLY_TEMPLATES)
 
 
 class TableQAOutputs(NamedTuple):
@@ -135,6 +160,7 @@ class TableQAConfig(TaskConfig):
     lookup_weight: float = 1000.0  # λ, weight of the lookup answer's log-loss (see the module docstring)
     tolerance: float = 1e-3  # a scalar is right if |a − y| ≤ tolerance·max(1, |y|)
     train_weights: str = ""  # training split only: "name=w,..." relative template weights (others 1); dev/test stay uniform
+    train_extra: str = ""  # training split only: "all" or names of TRAIN_ONLY_TEMPLATES added to templates
 
 
 def _template_names(spec: str) -> tuple[str, ...]:
@@ -160,14 +186,36 @@ QUESTION_FORMS = {
     "argmax_print": "argmax X print Y", "argmin_print": "argmin X print Y",
     "first_print": "greater <num> X first print Y", "last_print": "greater <num> X last print Y",
     "select_count": "select <num> X count", "most_frequent_print": "most frequent X print X",
+    "sum_greater": "sum Y greater <num> X", "sum_lesser": "sum Y lesser <num> X",
+    "print_greater": "print Y greater <num> X", "print_lesser": "print Y lesser <num> X",
 }
+
+
+def _extra_names(spec: str) -> tuple[str, ...]:
+    """The training-only templates named by ``train_extra`` (``""``: none)."""
+    if not spec:
+        return ()
+    if spec == "all":
+        return TRAIN_ONLY_TEMPLATES
+    names = tuple(s.strip() for s in spec.split(",") if s.strip())
+    bad = [n for n in names if n not in TRAIN_ONLY_TEMPLATES]
+    if not names or bad or len(set(names)) != len(names):
+        raise ValueError(f"table-qa: train_extra must be '', 'all' or distinct names from "
+                         f"{', '.join(TRAIN_ONLY_TEMPLATES)}; got {spec!r}")
+    return names
+
+
+def train_template_names(config: "TableQAConfig") -> tuple[str, ...]:
+    """The templates of the training split: ``templates`` then the ``train_extra`` ones."""
+    return _template_names(config.templates) + tuple(
+        n for n in _extra_names(config.train_extra) if n not in _template_names(config.templates))
 
 
 def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, int], numbers: list[float]):
     """The answer of a question of ``template`` about ``table`` ``[M, C]``.
 
     Args:
-        template: a name of :data:`TEMPLATES`.
+        template: a name of :data:`ALL_TEMPLATES`.
         table: ``[M, C]`` entries.
         columns: the indices of the columns X, Y, Z (unused ones are ignored).
         numbers: the question's numbers in order (N or N1, N2).
@@ -175,6 +223,7 @@ def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, i
     Returns:
         ``(scalar, lookup)``: the scalar answer (0 for lookup questions) and the ``[M, C]`` 0/1 lookup answer.
     """
+    template = _SAME_PROGRAM.get(template, template)
     x, y, z = columns
     n1, n2 = (list(numbers) + [0.0, 0.0])[:2]
     rows = table.shape[0]
@@ -213,7 +262,7 @@ def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, i
         lookup_rows = np.isin(table[:, x], values[counts == counts.max()])
         lookup_col = x
     else:
-        raise ValueError(f"table-qa: unknown template {template!r}; expected one of {', '.join(TEMPLATES)}")
+        raise ValueError(f"table-qa: unknown template {template!r}; expected one of {', '.join(ALL_TEMPLATES)}")
     lookup = np.zeros(table.shape, dtype=np.float32)
     if lookup_rows is not None:
         lookup[lookup_rows, lookup_col] = 1.0
@@ -280,6 +329,8 @@ def _template_weights(config: TableQAConfig, templates: tuple[str, ...]) -> np.n
 def generate_example(config: TableQAConfig, seed: tuple[int, int], weighted: bool = False) -> dict:
     """One example from ``np.random.default_rng(seed)`` (pure function of config and seed).
 
+    ``weighted``: an example of the training split (``train_weights`` and ``train_extra`` apply).
+
     Returns a dict with ``words`` (list[str], numbers as ``"<num>"``), ``numbers``,
     ``table`` ``[M, C]`` int array, ``names`` (list[str]), ``template``,
     ``scalar`` (float) and ``lookup`` (``[M, C]`` 0/1 array).
@@ -289,7 +340,7 @@ def generate_example(config: TableQAConfig, seed: tuple[int, int], weighted: boo
     rows = int(rng.integers(c.min_rows, c.max_rows + 1))
     table = rng.integers(c.value_low, c.value_high + 1, size=(rows, c.columns))
     names = [LETTERS[i] for i in rng.permutation(c.name_pool)[: c.columns]]
-    templates = _template_names(c.templates)
+    templates = train_template_names(c) if weighted else _template_names(c.templates)
     p = _template_weights(c, templates) if weighted else None
     template = templates[int(rng.integers(len(templates)))] if p is None else templates[int(rng.choice(len(templates), p=p))]
     col = lambda: int(rng.integers(c.columns))  # noqa: E731
@@ -336,7 +387,7 @@ class TableQATask(Task):
         if not (c.huber_delta > 0 and c.lookup_weight >= 0 and c.tolerance > 0):
             raise ValueError(f"{self.name}: huber_delta and tolerance must be > 0 and lookup_weight >= 0")
         self.template_names = _template_names(c.templates)
-        _template_weights(c, self.template_names)  # raises on a bad spec
+        _template_weights(c, train_template_names(c))  # raises on a bad spec (train_extra included)
 
     @property
     def train_size_range(self) -> tuple[int, int]:
@@ -352,7 +403,7 @@ class TableQATask(Task):
         if seed is None:
             raise ValueError(f"{self.name}: split must be train, dev or test, got {split!r}")
         key = self._key()
-        weighted = split == "train" and bool(self.config.train_weights)
+        weighted = split == "train" and bool(self.config.train_weights or self.config.train_extra)
         return [_cached_example(key, (seed, int(i)), weighted) for i in indices]
 
     def collate(self, examples: list[dict], device=None) -> TableQABatch:
@@ -384,7 +435,7 @@ class TableQATask(Task):
             lookup[b, :rows] = ex["lookup"]
             scalar[b] = ex["scalar"]
             is_lookup[b] = float(ex["template"] in LOOKUP_TEMPLATES)
-            template[b] = TEMPLATES.index(ex["template"])
+            template[b] = ALL_TEMPLATES.index(ex["template"])
         t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
         return TableQABatch(
             t(words), t((words > 0).astype(np.float32)), t(numbers), t(positions), t(number_mask), t(table),
@@ -452,4 +503,5 @@ class TableQATask(Task):
     def describe(self) -> str:
         c = self.config
         return (f"{c.columns} columns, {c.min_rows}-{c.max_rows} rows, entries {c.value_low}..{c.value_high}, "
-                f"templates {c.templates}, {c.train_examples} train / {c.test_examples} test examples")
+                f"templates {c.templates}" + (f" (+ {c.train_extra} in training)" if c.train_extra else "")
+                + f", {c.train_examples} train / {c.test_examples} test examples")
