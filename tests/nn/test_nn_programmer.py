@@ -334,32 +334,6 @@ def test_table_dropout_is_training_only_and_finite():
         TableProgrammer(task.input_size, 8, 8, dropout=1.0)
 
 
-def test_table_name_scale_bounds_the_attended_name_term():
-    """name_scale > 0: the attended-name term of the column logits is τ·cos(P_j, w_t), |·| ≤ τ, with τ a
-    parameter started at name_scale; the unbounded default grows with the name map P."""
-    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
-    batch = task.sample(8, np.random.default_rng(1))
-    logits = {}
-    for scale in (0.0, 2.0):
-        torch.manual_seed(0)
-        model = TableProgrammer(task.input_size, 16, 16, steps=1, name_scale=scale)
-        with torch.no_grad():
-            model.cell.col_selector.weight.zero_()
-            model.cell.col_selector.bias.zero_()  # no query term: only the attended name
-            model.column_projection.weight.mul_(100.0)  # a huge name map
-        cols = model(batch, return_trace=True).trace.col_weights[:, 0]  # [B, C]
-        logits[scale] = cols.log().amax(-1) - cols.log().amin(-1)  # largest logit gap
-    assert logits[2.0].max() <= 4.0 + 1e-5  # two logits in [−τ, τ]
-    assert logits[0.0].max() > 20.0
-    model = TableProgrammer(task.input_size, 16, 16, steps=1, name_scale=2.0)
-    assert model.cell.log_name_temperature.exp().item() == pytest.approx(2.0)
-    assert any(n.endswith("log_name_temperature") for n, _ in model.named_parameters())
-    assert not any(n.endswith("log_name_temperature") for n, _ in TableProgrammer(task.input_size, 16, 16).named_parameters())
-    for bad in (-1.0, float("nan")):
-        with pytest.raises(ValueError, match="name_scale"):
-            TableProgrammer(task.input_size, 16, 16, name_scale=bad)
-
-
 @pytest.mark.parametrize("column_inputs", ["all", "history", "operation"])
 def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
     """With the operation fixed (op selector zeroed), α^col of a step changes with the question
@@ -387,24 +361,3 @@ def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
     assert torch.allclose(same, other_h) == (column_inputs == "operation")
     with pytest.raises(ValueError, match="column_inputs"):
         TableProgrammerCell(8, column_inputs="question")
-
-
-@pytest.mark.parametrize("op_inputs", ["all", "history"])
-def test_table_op_inputs_decide_whether_alpha_op_reads_q(op_inputs):
-    """op_inputs="history": α^op of a step is the same for any question vector q (the default reads q)."""
-    torch.manual_seed(0)
-    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
-    batch = task.sample(6, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 16, 16, steps=1, op_inputs=op_inputs).double()
-    cell = model.cell
-    context = dict(keys=torch.randn(6, batch.words.shape[1], 16, dtype=torch.float64),
-                   word_mask=batch.word_mask.double(), table=batch.table.double(), row_mask=batch.row_mask.double(),
-                   numbers=batch.numbers.double(), pivot_weights=torch.full((6, 3, 2), 0.5, dtype=torch.float64),
-                   columns=model.column_projection(model.embeddings(batch.column_names).double()),
-                   word_names=model.column_projection(model.embeddings(batch.words).double()),
-                   column_mask=batch.column_mask.double())
-    start = cell.initial_state(6, context=context, hard=False)
-    ops = [cell(torch.randn(6, 16, dtype=torch.float64), start)[1].op_weights for _ in range(2)]
-    assert torch.allclose(ops[0], ops[1]) == (op_inputs == "history")
-    with pytest.raises(ValueError, match="op_inputs"):
-        TableProgrammerCell(8, op_inputs="operation")

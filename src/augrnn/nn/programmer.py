@@ -346,19 +346,12 @@ class TableProgrammerCell(nn.Module):
             :func:`~augrnn.functional.programmer.table_step`).
         dropout: dropout rate (training only) on the selector's query vectors and the history
             RNN's input.
-        name_scale: 0 (default): the attended-name term of the column logits is
-            ``P_j·w_t/√H`` (unbounded: quadratic in the name map P). > 0: it is
-            ``τ·cos(P_j, w_t)`` with a learned temperature τ (a parameter, log-parametrised)
-            started at ``name_scale``, so it cannot saturate α^col faster than τ grows.
         column_inputs: what the column selector (its attention's query and ``W_col``) reads
             besides the chosen operation and the attention over the words: ``"all"`` (default) q
             and h; ``"history"`` h only (q replaced by zeros); ``"operation"`` neither (zeros),
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
-        op_inputs: what the operation selector (its attention over the question and ``W_op``)
-            reads: ``"all"`` (default) q and h; ``"history"`` h only (q replaced by zeros), so the
-            operation of a step comes from the words it attends to, asked by the history.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -366,21 +359,14 @@ class TableProgrammerCell(nn.Module):
     """
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_inputs: str = "all", op_inputs: str = "all") -> None:
+                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all") -> None:
         super().__init__()
-        if op_inputs not in ("all", "history"):
-            raise ValueError(f"TableProgrammerCell: op_inputs must be 'all' or 'history', got {op_inputs!r}")
-        self.op_inputs = op_inputs
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
             raise ValueError(f"TableProgrammerCell: column_inputs must be 'all', 'history' or 'operation', "
                              f"got {column_inputs!r}")
         self.column_inputs = column_inputs
-        if not name_scale >= 0:
-            raise ValueError(f"TableProgrammerCell: name_scale must be >= 0 (0 = off), got {name_scale!r}")
-        self.name_scale = float(name_scale)
         if selection_noise < 0:
             raise ValueError(f"TableProgrammerCell: selection_noise must be >= 0, got {selection_noise}")
         if not 0.0 <= dropout < 1.0:
@@ -397,23 +383,16 @@ class TableProgrammerCell(nn.Module):
         self.column_query = nn.Linear(3 * H, H)  # [q; h_{t−1}; Σα^op U] → the column attention's query
         self.op_embeddings = nn.Parameter(torch.empty(K, H))  # U
         self.history_rnn = nn.Linear(3 * H, H)  # W_history
-        # log τ of the bounded attended-name term (name_scale > 0), else no parameter
-        self.log_name_temperature = nn.Parameter(torch.zeros(())) if self.name_scale > 0 else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.question_query, self.op_selector, self.col_selector, self.column_query, self.history_rnn):
             module.reset_parameters()
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
-        if self.log_name_temperature is not None:
-            with torch.no_grad():
-                self.log_name_temperature.fill_(float(torch.tensor(self.name_scale).log()))
 
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
-                + (f", name_scale={self.name_scale}" if self.name_scale > 0 else "")
-                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}")
-                + ("" if self.op_inputs == "all" else f", op_inputs={self.op_inputs}"))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -448,11 +427,10 @@ class TableProgrammerCell(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.hidden_size:
             raise ValueError(f"TableProgrammerCell: expected x of shape [B, {self.hidden_size}], got {list(x.shape)}")
         h = state.history
-        q_op = x if self.op_inputs == "all" else torch.zeros_like(x)  # the operation selector's view of q
-        context, attention = _attend(state.keys, self.question_query(torch.cat([q_op, h], -1)), state.word_mask)  # c_t
+        context, attention = _attend(state.keys, self.question_query(torch.cat([x, h], -1)), state.word_mask)  # c_t
         noise = self.selection_noise if self.training else 0.0
         drop = (lambda v: F.dropout(v, self.dropout, self.training)) if self.dropout > 0 else (lambda v: v)
-        op_logits = drop(torch.tanh(self.op_selector(torch.cat([q_op, h, context], -1)))) @ self.op_embeddings.t()
+        op_logits = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1)))) @ self.op_embeddings.t()
         op_weights = select(op_logits, state.hard, self.op_mask.to(x.dtype).expand(x.shape[0], -1), noise=noise)
         operation = op_weights @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
         # α^col_t: a second attention over the question, asked by the chosen operation ("which column
@@ -465,12 +443,7 @@ class TableProgrammerCell(nn.Module):
                                              state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
-        if self.log_name_temperature is None:
-            col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
-        else:  # the attended-name term bounded: τ·cos(P_j, w_t)
-            name_logits = F.cosine_similarity(state.columns, attended_name.unsqueeze(1), dim=-1, eps=1e-6)
-            col_logits = (torch.einsum("bch,bh->bc", state.columns, col_query) * self.hidden_size**-0.5
-                          + self.log_name_temperature.exp() * name_logits)
+        col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
         col_weights = select(col_logits, state.hard, state.column_mask)
         scalar, lookup, rows = NP.table_step(
             state.table, state.row_mask, state.index, state.numbers, state.pivot_weights, op_weights, col_weights,
@@ -501,12 +474,8 @@ class TableProgrammer(nn.Module):
             :class:`TableProgrammerCell`; False = the paper).
         dropout: dropout rate (training only) on the word embeddings, the selector's query
             vectors and the history RNN's input (0 = off).
-        name_scale: the column logits' attended-name term bounded to ``τ·cos`` with a learned
-            τ started here (0 = off; see :class:`TableProgrammerCell`).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
-        op_inputs: what the operation selector reads: ``"all"`` (q and h, default) or
-            ``"history"`` (see :class:`TableProgrammerCell`).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -519,8 +488,7 @@ class TableProgrammer(nn.Module):
 
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0, name_scale: float = 0.0,
-                 column_inputs: str = "all", op_inputs: str = "all") -> None:
+                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all") -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -531,8 +499,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, name_scale=name_scale, column_inputs=column_inputs,
-                                        op_inputs=op_inputs)
+                                        dropout=dropout, column_inputs=column_inputs)
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:

@@ -378,9 +378,7 @@ class NeuralProgrammerConfig:
     operations: str = "all"  # table version: the operations the selector may choose (all | paper | names)
     dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
-    name_scale: float = 0.0  # table version: column logits' attended-name term τ·cos with learned τ started here (0 = off)
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
-    op_inputs: str = "all"  # table version: what the operation selector reads: all (q, h) | history
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -399,8 +397,8 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
     if isinstance(task, TableQATask):
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
-                               keep=config.keep, dropout=config.dropout, name_scale=config.name_scale,
-                               column_inputs=config.column_inputs, op_inputs=config.op_inputs)
+                               keep=config.keep, dropout=config.dropout,
+                               column_inputs=config.column_inputs)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
