@@ -154,28 +154,58 @@ def test_table_programmer_matches_table_step_in_float64(keep):
     torch.testing.assert_close(out.lookup, lookup)
 
 
-def test_table_cell_gradcheck():
+@pytest.mark.parametrize("op_pointer", [False, True])
+def test_table_cell_gradcheck(op_pointer):
     torch.manual_seed(0)
     task = _table_task(max_rows=4, min_rows=2)
     batch = task.sample(2, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 3, 3, steps=2).double()
+    model = TableProgrammer(task.input_size, 3, 3, steps=2, op_pointer=op_pointer).double()
     keys = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
     columns = torch.randn(2, 2, 3, dtype=torch.float64, requires_grad=True)
     pivots = torch.softmax(torch.randn(2, 3, 2, dtype=torch.float64), -1)
     word_names = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
+    word_ops = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     cell: TableProgrammerCell = model.cell
 
-    def two_steps(x, keys, columns, word_names):
+    def two_steps(x, keys, columns, word_names, word_ops):
         context = dict(keys=keys, word_mask=batch.word_mask.double(), table=batch.table.double(),
                        row_mask=batch.row_mask.double(), numbers=batch.numbers.double(), pivot_weights=pivots,
-                       columns=columns, word_names=word_names, column_mask=batch.column_mask.double())
+                       columns=columns, word_names=word_names, column_mask=batch.column_mask.double(),
+                       word_ops=word_ops if op_pointer else None)
         state = cell.initial_state(2, context=context)
         _, state = cell(x, state)
         y, state = cell(x, state)
-        return y, state.lookup, state.history, state.col_weights
+        return y, state.lookup, state.history, state.col_weights, state.op_weights
 
-    assert torch.autograd.gradcheck(two_steps, (x, keys, columns, word_names))
+    assert torch.autograd.gradcheck(two_steps, (x, keys, columns, word_names, word_ops))
+
+
+def test_table_op_pointer_adds_the_attended_word_to_the_operation_logits():
+    """op_pointer: α^op = softmax over the allowed operations of (tanh(W_op[q; h; c]) + Σ_l a_l V(word_l))·U_k,
+    a the step's attention over the question; checked by hand with the selector's query zeroed."""
+    torch.manual_seed(0)
+    task = _table_task(columns=3, name_pool=3, templates="greater_sum")
+    batch = task.sample(5, np.random.default_rng(4))
+    model = TableProgrammer(task.input_size, 16, 16, steps=1, operations="paper", op_pointer=True).double()
+    cell = model.cell
+    with torch.no_grad():
+        cell.op_selector.weight.zero_()
+        cell.op_selector.bias.zero_()  # tanh(0) = 0: only the attended word scores the operations
+    word_ops = model.op_projection(model.embeddings(batch.words).double())
+    context = dict(keys=torch.randn(5, batch.words.shape[1], 16, dtype=torch.float64),
+                   word_mask=batch.word_mask.double(), table=batch.table.double(), row_mask=batch.row_mask.double(),
+                   numbers=batch.numbers.double(), pivot_weights=torch.full((5, 3, 2), 0.5, dtype=torch.float64),
+                   columns=torch.randn(5, 3, 16, dtype=torch.float64), word_names=word_ops.detach(),
+                   column_mask=batch.column_mask.double(), word_ops=word_ops)
+    _, state = cell(torch.randn(5, 16, dtype=torch.float64), cell.initial_state(5, context=context))
+    attended = torch.einsum("bl,blh->bh", state.question_attention, word_ops)
+    logits = (attended @ cell.op_embeddings.t().double()).masked_fill(cell.op_mask == 0, float("-inf"))
+    torch.testing.assert_close(state.op_weights, torch.softmax(logits, -1))
+    assert TableProgrammer(task.input_size, 8, 8).op_projection is None
+    out = model.train()(batch)
+    (out.answer.sum() + out.lookup.sum()).backward()
+    assert torch.isfinite(model.op_projection.weight.grad).all() and model.op_projection.weight.grad.abs().sum() > 0
 
 
 def test_table_programmer_is_finite_on_edge_cases():

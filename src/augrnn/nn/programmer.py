@@ -306,6 +306,7 @@ class TableProgrammerState(NamedTuple):
     word_names: Tensor  # [B, L, H]  the question's words in the column names' space (P applied to every word)
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
+    word_ops: Tensor | None = None  # [B, L, H]  the question's words in the operations' space (op_pointer)
 
 
 class TableProgrammerCell(nn.Module):
@@ -359,8 +360,10 @@ class TableProgrammerCell(nn.Module):
     """
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all") -> None:
+                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
+                 op_pointer: bool = False) -> None:
         super().__init__()
+        self.op_pointer = bool(op_pointer)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -418,7 +421,7 @@ class TableProgrammerCell(nn.Module):
             zeros(B, len(NP.TABLE_OPERATIONS)), zeros(B, C), zeros(B, keys.shape[1]),
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
-            torch.full((B,), float(hard), device=device, dtype=dtype),
+            torch.full((B,), float(hard), device=device, dtype=dtype), context.get("word_ops"),
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -430,7 +433,10 @@ class TableProgrammerCell(nn.Module):
         context, attention = _attend(state.keys, self.question_query(torch.cat([x, h], -1)), state.word_mask)  # c_t
         noise = self.selection_noise if self.training else 0.0
         drop = (lambda v: F.dropout(v, self.dropout, self.training)) if self.dropout > 0 else (lambda v: v)
-        op_logits = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1)))) @ self.op_embeddings.t()
+        op_query = drop(torch.tanh(self.op_selector(torch.cat([x, h, context], -1))))
+        if self.op_pointer:  # the attended word seen as an operation name ("greater" points at greater)
+            op_query = op_query + torch.einsum("bl,blh->bh", attention, state.word_ops)
+        op_logits = op_query @ self.op_embeddings.t()
         op_weights = select(op_logits, state.hard, self.op_mask.to(x.dtype).expand(x.shape[0], -1), noise=noise)
         operation = op_weights @ self.op_embeddings  # Σ α^op_t U: the operation chosen at this step
         # α^col_t: a second attention over the question, asked by the chosen operation ("which column
@@ -488,7 +494,8 @@ class TableProgrammer(nn.Module):
 
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
-                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all") -> None:
+                 keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
+                 op_pointer: bool = False) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -499,7 +506,8 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
+        self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
@@ -525,7 +533,8 @@ class TableProgrammer(nn.Module):
             pivots = F.one_hot(pivots.argmax(-1), pivots.shape[-1]).to(pivots.dtype) * has_number
         columns = self.column_projection(self.embeddings(batch.column_names))  # P: [B, C, H]
         word_names = self.column_projection(self.embeddings(words))  # the question's words as names: [B, L, H]
-        context = dict(keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
+        word_ops = None if self.op_projection is None else self.op_projection(embedded)
+        context = dict(word_ops=word_ops, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
                        numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
                        column_mask=batch.column_mask)
         state = self.cell.initial_state(B, context=context, hard=hard)

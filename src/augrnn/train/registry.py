@@ -378,6 +378,7 @@ class NeuralProgrammerConfig:
     operations: str = "all"  # table version: the operations the selector may choose (all | paper | names)
     dropout: float = 0.0  # table version: dropout on word embeddings, selector vectors and history input (training)
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
+    op_pointer: bool = False  # table version: the operation logits also score the attended word as an operation name
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
 
 
@@ -398,7 +399,7 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout,
-                               column_inputs=config.column_inputs)
+                               column_inputs=config.column_inputs, op_pointer=config.op_pointer)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
