@@ -95,18 +95,20 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
     from augrnn.train import load_run
 
     torch.set_num_threads(threads)
-    cfg, model, task, device = load_run(run_dir, which="best")
+    # the decoding path of `augrnn eval` / `predict` (G2PTask.decode): beam size, length penalty 1, precision
+    cfg, model, task, device = load_run(run_dir, which="best", overrides=[
+        f"beam_size={beam_size}", "length_penalty=1.0", f"decode_precision={'bf16' if bf16 else 'fp32'}"])
     if int8:
         model = quantize_int8(model)
     test = load_lexicon()["test"]
     words = sorted(test, key=lambda w: (len(w), w))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     hypotheses = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad():
         for start in range(0, len(words), batch_size):
             chunk = words[start : start + batch_size]
             source, mask = task.encode_words(chunk, device)
-            decoded = model.greedy(source, mask) if beam_size == 1 else model.beam_search(source, mask, beam_size=beam_size)
+            decoded = task.decode(model, source, mask)
             hypotheses.extend(task.phones_of(decoded.tokens, decoded.lengths))
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     metrics = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1]) if (run_dir / "metrics.jsonl").exists() else {}
