@@ -391,3 +391,48 @@ def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
     assert torch.allclose(same, other_h) == (column_inputs == "operation")
     with pytest.raises(ValueError, match="column_inputs"):
         TableProgrammerCell(8, column_inputs="question")
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward", "bidirectional"])
+def test_table_question_rnn_directions_match_a_per_question_loop(direction):
+    """question_rnn: z_i and q against GRUs run on each question's real words alone (float64):
+    forward z_i reads words 1..i, backward z_i reads words L..i; q = →z_L and/or ←z_1; padding
+    words never reach a state; every GRU gets gradient."""
+    torch.manual_seed(0)
+    task = _table_task(templates="all")
+    batch = task.sample(6, np.random.default_rng(3))
+    lengths = batch.word_mask.sum(-1).long()
+    assert lengths.min() < lengths.max()  # some questions are padded
+    model = TableProgrammer(task.input_size, 6, 5, question_rnn=direction).double()
+    embedded = model.embeddings(batch.words).double()
+    keys, q = model._encode_question(embedded, lengths)
+    assert keys.shape == (6, batch.words.shape[1], 6) and q.shape == (6, 6)
+    for b in range(6):
+        n = int(lengths[b])
+        words = embedded[b : b + 1, :n]
+        expected_keys, expected_q = [], []
+        if direction != "backward":
+            z, _ = model.question_rnn(words)
+            expected_keys.append(z[0]), expected_q.append(z[0, -1])
+        if direction != "forward":
+            z, _ = model.question_rnn_backward(words.flip(1))
+            expected_keys.append(z[0].flip(0)), expected_q.append(z[0, -1])
+        torch.testing.assert_close(keys[b, :n], torch.cat(expected_keys, -1))
+        assert keys[b, n:].abs().max() == 0 if n < keys.shape[1] else True
+        torch.testing.assert_close(q[b], torch.cat(expected_q, -1))
+    out = model(batch)
+    (out.answer.sum() + out.lookup.sum()).backward()
+    for gru in (model.question_rnn, model.question_rnn_backward):
+        if gru is not None:
+            assert all(torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in gru.parameters())
+    # padding a question with more padding words changes nothing
+    wider = batch._replace(words=torch.nn.functional.pad(batch.words, (0, 3)),
+                           word_mask=torch.nn.functional.pad(batch.word_mask, (0, 3)))
+    torch.testing.assert_close(model(wider).answer, out.answer)
+
+
+def test_table_question_rnn_validates():
+    with pytest.raises(ValueError, match="question_rnn"):
+        TableProgrammer(10, 8, 8, question_rnn="both")
+    with pytest.raises(ValueError, match="hidden_size >= 2"):
+        TableProgrammer(10, 1, 8, question_rnn="bidirectional")

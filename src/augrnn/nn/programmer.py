@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn.functional import programmer as NP
-from augrnn.nn.recurrent import unroll
+from augrnn.nn.recurrent import reverse_within_length, unroll
 
 __all__ = [
     "ArithmeticProgrammerState",
@@ -482,6 +482,12 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
+        op_pointer: the operation logits also score the attended word as an operation name
+            (see :class:`TableProgrammerCell`).
+        question_rnn: the direction of the question RNN whose states z_i the selector attends
+            over: ``"forward"`` (the paper; q = z at the last word), ``"backward"`` (z_i has read
+            words i..L, so it knows how many words — how many operations — follow; q = z_1) or
+            ``"bidirectional"`` (z_i = [→z_i; ←z_i], H − H//2 and H//2 units; q = [→z_L; ←z_1]).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -495,20 +501,45 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False) -> None:
+                 op_pointer: bool = False, question_rnn: str = "forward") -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
                              f"got {vocabulary_size}, {hidden_size}, {embedding_size}, {steps}")
-        self.steps, self.fast = steps, fast
+        if question_rnn not in ("forward", "backward", "bidirectional"):
+            raise ValueError("TableProgrammer: question_rnn must be 'forward', 'backward' or 'bidirectional', "
+                             f"got {question_rnn!r}")
+        if question_rnn == "bidirectional" and hidden_size < 2:
+            raise ValueError(f"TableProgrammer: question_rnn='bidirectional' needs hidden_size >= 2, got {hidden_size}")
+        self.steps, self.fast, self.question_direction = steps, fast, question_rnn
         self.embeddings = nn.Embedding(vocabulary_size, embedding_size, padding_idx=0)
-        self.question_rnn = nn.GRU(embedding_size, hidden_size, batch_first=True)
+        backward_size = {"forward": 0, "backward": hidden_size, "bidirectional": hidden_size // 2}[question_rnn]
+        forward_size = hidden_size - backward_size
+        self.question_rnn = nn.GRU(embedding_size, forward_size, batch_first=True) if forward_size else None
+        self.question_rnn_backward = nn.GRU(embedding_size, backward_size, batch_first=True) if backward_size else None
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
                                         dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
+
+    def _encode_question(self, embedded: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """The question RNN: states z_i ``[B, L, H]`` (zero at padding) and the question vector q ``[B, H]``."""
+        B, L = embedded.shape[:2]
+        rows = torch.arange(B, device=embedded.device)
+        keep = (torch.arange(L, device=embedded.device) < lengths[:, None]).unsqueeze(-1).to(embedded.dtype)
+        keys, questions = [], []
+        if self.question_rnn is not None:  # →z_i; q reads it at the last real word
+            forwards, _ = self.question_rnn(embedded)
+            keys.append(forwards * keep)
+            questions.append(forwards[rows, (lengths - 1).clamp_min(0)])
+        if self.question_rnn_backward is not None:  # ←z_i: the RNN over the words in reverse; q reads it at word 1
+            backwards, _ = self.question_rnn_backward(reverse_within_length(embedded, lengths))
+            backwards = reverse_within_length(backwards, lengths)
+            keys.append(backwards * keep)
+            questions.append(backwards[:, 0])
+        return torch.cat(keys, -1), torch.cat(questions, -1)
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
         words, word_mask = batch.words, batch.word_mask.float()
@@ -518,9 +549,7 @@ class TableProgrammer(nn.Module):
         embedded = self.embeddings(words)
         if self.dropout > 0:
             embedded = F.dropout(embedded, self.dropout, self.training)
-        keys, _ = self.question_rnn(embedded)  # z_i: [B, L, H]
-        last = (word_mask.sum(-1).long() - 1).clamp_min(0)
-        question = keys[torch.arange(B, device=words.device), last]  # q = z at the last real word
+        keys, question = self._encode_question(embedded, word_mask.sum(-1).long())  # z_i [B, L, H], q [B, H]
         # pivots: β^op over the question's numbers, from the state of the word left of each number
         left = (batch.number_positions - 1).clamp_min(0)  # [B, Q]
         left_states = torch.gather(keys, 1, left.unsqueeze(-1).expand(-1, -1, keys.shape[-1]))  # [B, Q, H]
