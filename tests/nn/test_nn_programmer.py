@@ -154,12 +154,12 @@ def test_table_programmer_matches_table_step_in_float64(keep):
     torch.testing.assert_close(out.lookup, lookup)
 
 
-@pytest.mark.parametrize("op_pointer,coverage", [(False, False), (True, False), (False, True)])
-def test_table_cell_gradcheck(op_pointer, coverage):
+@pytest.mark.parametrize("op_pointer", [False, True])
+def test_table_cell_gradcheck(op_pointer):
     torch.manual_seed(0)
     task = _table_task(max_rows=4, min_rows=2)
     batch = task.sample(2, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 3, 3, steps=2, op_pointer=op_pointer, column_coverage=coverage).double()
+    model = TableProgrammer(task.input_size, 3, 3, steps=2, op_pointer=op_pointer).double()
     keys = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
     columns = torch.randn(2, 2, 3, dtype=torch.float64, requires_grad=True)
     pivots = torch.softmax(torch.randn(2, 3, 2, dtype=torch.float64), -1)
@@ -391,87 +391,3 @@ def test_table_column_inputs_decide_what_alpha_col_reads(column_inputs):
     assert torch.allclose(same, other_h) == (column_inputs == "operation")
     with pytest.raises(ValueError, match="column_inputs"):
         TableProgrammerCell(8, column_inputs="question")
-
-
-@pytest.mark.parametrize("direction", ["forward", "backward", "bidirectional"])
-def test_table_question_rnn_directions_match_a_per_question_loop(direction):
-    """question_rnn: z_i and q against GRUs run on each question's real words alone (float64):
-    forward z_i reads words 1..i, backward z_i reads words L..i; q = →z_L and/or ←z_1; padding
-    words never reach a state; every GRU gets gradient."""
-    torch.manual_seed(0)
-    task = _table_task(templates="all")
-    batch = task.sample(6, np.random.default_rng(3))
-    lengths = batch.word_mask.sum(-1).long()
-    assert lengths.min() < lengths.max()  # some questions are padded
-    model = TableProgrammer(task.input_size, 6, 5, question_rnn=direction).double()
-    embedded = model.embeddings(batch.words).double()
-    keys, q = model._encode_question(embedded, lengths)
-    assert keys.shape == (6, batch.words.shape[1], 6) and q.shape == (6, 6)
-    for b in range(6):
-        n = int(lengths[b])
-        words = embedded[b : b + 1, :n]
-        expected_keys, expected_q = [], []
-        if direction != "backward":
-            z, _ = model.question_rnn(words)
-            expected_keys.append(z[0]), expected_q.append(z[0, -1])
-        if direction != "forward":
-            z, _ = model.question_rnn_backward(words.flip(1))
-            expected_keys.append(z[0].flip(0)), expected_q.append(z[0, -1])
-        torch.testing.assert_close(keys[b, :n], torch.cat(expected_keys, -1))
-        assert keys[b, n:].abs().max() == 0 if n < keys.shape[1] else True
-        torch.testing.assert_close(q[b], torch.cat(expected_q, -1))
-    out = model(batch)
-    (out.answer.sum() + out.lookup.sum()).backward()
-    for gru in (model.question_rnn, model.question_rnn_backward):
-        if gru is not None:
-            assert all(torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in gru.parameters())
-    # padding a question with more padding words changes nothing
-    wider = batch._replace(words=torch.nn.functional.pad(batch.words, (0, 3)),
-                           word_mask=torch.nn.functional.pad(batch.word_mask, (0, 3)))
-    torch.testing.assert_close(model(wider).answer, out.answer)
-
-
-def test_table_question_rnn_validates():
-    with pytest.raises(ValueError, match="question_rnn"):
-        TableProgrammer(10, 8, 8, question_rnn="both")
-    with pytest.raises(ValueError, match="hidden_size >= 2"):
-        TableProgrammer(10, 1, 8, question_rnn="bidirectional")
-
-
-def test_table_column_coverage_discounts_the_words_earlier_column_attention_used():
-    """column_coverage: step t's column attention = softmax(z·query − softplus(raw)·Σ_{s<t} u_s·a^col_s) over
-    the real words (u_s: step s's mass on operations that read a column), recomputed by hand for step 2;
-    the scale gets gradient; off, no coverage is kept."""
-    torch.manual_seed(0)
-    task = _table_task(columns=3, name_pool=3, templates="difference")
-    batch = task.sample(5, np.random.default_rng(4))
-    model = TableProgrammer(task.input_size, 8, 8, steps=2, column_coverage=True).double()
-    cell = model.cell
-    with torch.no_grad():
-        cell.coverage_scale.fill_(2.0)
-    L = batch.words.shape[1]
-    context = dict(keys=torch.randn(5, L, 8, dtype=torch.float64), word_mask=batch.word_mask.double(),
-                   table=batch.table.double(), row_mask=batch.row_mask.double(), numbers=batch.numbers.double(),
-                   pivot_weights=torch.full((5, 3, 2), 0.5, dtype=torch.float64),
-                   columns=torch.randn(5, 3, 8, dtype=torch.float64),
-                   word_names=torch.randn(5, L, 8, dtype=torch.float64), column_mask=batch.column_mask.double())
-    x = torch.randn(5, 8, dtype=torch.float64)
-    start = cell.initial_state(5, context=context)
-    assert start.column_coverage.abs().max() == 0
-    _, first = cell(x, start)
-    _, second = cell(x, first)
-    uses = [s.op_weights[:, [NP.TABLE_OPERATIONS.index(n) for n in NP.COLUMN_OPERATIONS]].sum(-1, keepdim=True)
-            for s in (first, second)]  # u_t: the operation mass on operations that read a column
-    assert 0 < uses[0].min() and uses[0].max() < 1
-    covered = first.column_coverage  # u_1·a^col_1
-    operation = second.op_weights @ cell.op_embeddings
-    query = cell.column_query(torch.cat([x, first.history, operation], -1))
-    scores = torch.einsum("blh,bh->bl", context["keys"], query) - torch.nn.functional.softplus(torch.tensor(2.0)) * covered
-    expected = torch.softmax(scores.masked_fill(batch.word_mask <= 0, float("-inf")), -1)
-    torch.testing.assert_close(second.column_coverage - covered, uses[1] * expected)
-    torch.testing.assert_close(covered.sum(-1, keepdim=True), uses[0])
-    out = model(batch)
-    out.answer.sum().backward()
-    assert torch.isfinite(cell.coverage_scale.grad) and cell.coverage_scale.grad != 0
-    plain = TableProgrammer(task.input_size, 8, 8, steps=2)
-    assert plain.cell.coverage_scale is None and plain(batch, return_trace=True).trace.column_coverage is None

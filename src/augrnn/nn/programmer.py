@@ -28,7 +28,6 @@ V vocabulary, E word embedding size, P pivot operations.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -36,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn.functional import programmer as NP
-from augrnn.nn.recurrent import reverse_within_length, unroll
+from augrnn.nn.recurrent import unroll
 
 __all__ = [
     "ArithmeticProgrammerState",
@@ -75,13 +74,9 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` (+ ``bias [B, L]``) → context ``[B, H]``,
-    weights ``[B, L]``."""
-    scores = torch.einsum("blh,bh->bl", keys, query)
-    if bias is not None:
-        scores = scores + bias
-    scores = scores.masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
+def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
+    scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
@@ -312,7 +307,6 @@ class TableProgrammerState(NamedTuple):
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
     word_ops: Tensor | None = None  # [B, L, H]  the question's words in the operations' space (op_pointer)
-    column_coverage: Tensor | None = None  # [B, L]  Σ_{s≤t} of the column attentions (column_coverage)
 
 
 class TableProgrammerCell(nn.Module):
@@ -359,14 +353,6 @@ class TableProgrammerCell(nn.Module):
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
-        op_pointer: the operation logits also score the attended word as an operation name.
-        column_coverage: the column attention's scores are lowered by s·Σ_{s<t} u_s·a^col_s(l),
-            the attention earlier steps' column selectors gave word l, weighted by how much of
-            step s's operation mass u_s went to operations that read a column (sum, greater,
-            lesser, select, print, argmax, argmin, most-frequent); s = softplus of a learned
-            scalar, 1 at the start. A name an earlier step used is less likely to be asked
-            again, so the two ``sum`` steps of "difference sum X sum Y" can find different
-            columns even when the column selector reads only the operation.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -375,13 +361,9 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_coverage: bool = False) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         self.op_pointer = bool(op_pointer)
-        # s = softplus(raw) scales the column coverage; raw = log(e − 1) gives s = 1 at the start
-        self.coverage_scale = nn.Parameter(torch.tensor(math.log(math.e - 1))) if column_coverage else None
-        self.register_buffer("column_ops", torch.tensor([float(n in NP.COLUMN_OPERATIONS) for n in NP.TABLE_OPERATIONS]),
-                             persistent=False)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -440,7 +422,6 @@ class TableProgrammerCell(nn.Module):
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
             torch.full((B,), float(hard), device=device, dtype=dtype), context.get("word_ops"),
-            zeros(B, keys.shape[1]) if self.coverage_scale is not None else None,
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -464,9 +445,8 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
         h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
-        coverage = None if self.coverage_scale is None else -F.softplus(self.coverage_scale) * state.column_coverage
         col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
-                                             state.word_mask, coverage)
+                                             state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -481,8 +461,6 @@ class TableProgrammerCell(nn.Module):
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
             question_attention=attention,
-            column_coverage=None if state.column_coverage is None else
-            state.column_coverage + (op_weights @ self.column_ops.to(op_weights.dtype)).unsqueeze(-1) * col_attention,
         )
         return scalar.unsqueeze(-1), new_state
 
@@ -504,14 +482,6 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
-        op_pointer: the operation logits also score the attended word as an operation name
-            (see :class:`TableProgrammerCell`).
-        question_rnn: the direction of the question RNN whose states z_i the selector attends
-            over: ``"forward"`` (the paper; q = z at the last word), ``"backward"`` (z_i has read
-            words i..L, so it knows how many words — how many operations — follow; q = z_1) or
-            ``"bidirectional"`` (z_i = [→z_i; ←z_i], H − H//2 and H//2 units; q = [→z_L; ←z_1]).
-        column_coverage: discount the words earlier steps' column selectors attended to
-            (see :class:`TableProgrammerCell`).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -525,46 +495,20 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, question_rnn: str = "forward", column_coverage: bool = False) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
                              f"got {vocabulary_size}, {hidden_size}, {embedding_size}, {steps}")
-        if question_rnn not in ("forward", "backward", "bidirectional"):
-            raise ValueError("TableProgrammer: question_rnn must be 'forward', 'backward' or 'bidirectional', "
-                             f"got {question_rnn!r}")
-        if question_rnn == "bidirectional" and hidden_size < 2:
-            raise ValueError(f"TableProgrammer: question_rnn='bidirectional' needs hidden_size >= 2, got {hidden_size}")
-        self.steps, self.fast, self.question_direction = steps, fast, question_rnn
+        self.steps, self.fast = steps, fast
         self.embeddings = nn.Embedding(vocabulary_size, embedding_size, padding_idx=0)
-        backward_size = {"forward": 0, "backward": hidden_size, "bidirectional": hidden_size // 2}[question_rnn]
-        forward_size = hidden_size - backward_size
-        self.question_rnn = nn.GRU(embedding_size, forward_size, batch_first=True) if forward_size else None
-        self.question_rnn_backward = nn.GRU(embedding_size, backward_size, batch_first=True) if backward_size else None
+        self.question_rnn = nn.GRU(embedding_size, hidden_size, batch_first=True)
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer,
-                                        column_coverage=column_coverage)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
-
-    def _encode_question(self, embedded: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """The question RNN: states z_i ``[B, L, H]`` (zero at padding) and the question vector q ``[B, H]``."""
-        B, L = embedded.shape[:2]
-        rows = torch.arange(B, device=embedded.device)
-        keep = (torch.arange(L, device=embedded.device) < lengths[:, None]).unsqueeze(-1).to(embedded.dtype)
-        keys, questions = [], []
-        if self.question_rnn is not None:  # →z_i; q reads it at the last real word
-            forwards, _ = self.question_rnn(embedded)
-            keys.append(forwards * keep)
-            questions.append(forwards[rows, (lengths - 1).clamp_min(0)])
-        if self.question_rnn_backward is not None:  # ←z_i: the RNN over the words in reverse; q reads it at word 1
-            backwards, _ = self.question_rnn_backward(reverse_within_length(embedded, lengths))
-            backwards = reverse_within_length(backwards, lengths)
-            keys.append(backwards * keep)
-            questions.append(backwards[:, 0])
-        return torch.cat(keys, -1), torch.cat(questions, -1)
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
         words, word_mask = batch.words, batch.word_mask.float()
@@ -574,7 +518,9 @@ class TableProgrammer(nn.Module):
         embedded = self.embeddings(words)
         if self.dropout > 0:
             embedded = F.dropout(embedded, self.dropout, self.training)
-        keys, question = self._encode_question(embedded, word_mask.sum(-1).long())  # z_i [B, L, H], q [B, H]
+        keys, _ = self.question_rnn(embedded)  # z_i: [B, L, H]
+        last = (word_mask.sum(-1).long() - 1).clamp_min(0)
+        question = keys[torch.arange(B, device=words.device), last]  # q = z at the last real word
         # pivots: β^op over the question's numbers, from the state of the word left of each number
         left = (batch.number_positions - 1).clamp_min(0)  # [B, Q]
         left_states = torch.gather(keys, 1, left.unsqueeze(-1).expand(-1, -1, keys.shape[-1]))  # [B, Q, H]

@@ -20,7 +20,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["unroll", "stack_states", "compiled_step", "Unrolled", "reverse_within_length"]
+__all__ = ["unroll", "stack_states", "compiled_step", "Unrolled"]
 
 _COMPILED: "weakref.WeakKeyDictionary[nn.Module, Callable]" = weakref.WeakKeyDictionary()
 
@@ -54,18 +54,6 @@ def compiled_step(cell: nn.Module) -> Callable:
         step = torch.compile(cell.forward, dynamic=False, fullgraph=True, options=options)
         _COMPILED[cell] = step
     return step
-
-
-def reverse_within_length(x: Tensor, lengths: Tensor) -> Tensor:
-    """Reverse each sequence ``x[b, :lengths[b]]`` in place of itself; padding stays put.
-
-    Args:
-        x: ``[B, S, F]``.
-        lengths: ``[B]`` integer lengths.
-    """
-    positions = torch.arange(x.shape[1], device=x.device)  # [S]
-    index = torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)  # [B, S]
-    return x.gather(1, index[:, :, None].expand_as(x))
 
 
 def stack_states(states: list, dim: int = 1) -> Any:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn.functional.attention import additive_scores_projected, attend, dot_scores, masked_softmax
-from augrnn.nn.recurrent import compiled_step, reverse_within_length, unroll
+from augrnn.nn.recurrent import compiled_step, unroll
 
 __all__ = ["AttentionDecoding", "BiRNNEncoder", "Encoded", "AttentionDecoderCell", "AttentionState", "Seq2Seq", "Decoded", "SCORES"]
 
@@ -47,6 +47,18 @@ class Encoded(NamedTuple):
     outputs: Tensor  # [B, S, 2·hidden] annotations h_j = [→h_j; ←h_j], zero at padding
     final: Tensor  # [B, 2·hidden] [→h at the last real position; ←h at position 0]
     mask: Tensor  # [B, S] bool
+
+
+def _reverse_within_length(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each sequence ``x[b, :lengths[b]]`` in place of itself; padding stays put.
+
+    Args:
+        x: ``[B, S, F]``.
+        lengths: ``[B]`` integer lengths.
+    """
+    positions = torch.arange(x.shape[1], device=x.device)  # [S]
+    index = torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)  # [B, S]
+    return x.gather(1, index[:, :, None].expand_as(x))
 
 
 class BiRNNEncoder(nn.Module):
@@ -108,8 +120,8 @@ class BiRNNEncoder(nn.Module):
             if layer > 0:
                 x = self.dropout(x)
             forwards, _ = forward_rnn(x)  # →h_j
-            backwards, _ = backward_rnn(reverse_within_length(x, lengths))
-            backwards = reverse_within_length(backwards, lengths)  # ←h_j
+            backwards, _ = backward_rnn(_reverse_within_length(x, lengths))
+            backwards = _reverse_within_length(backwards, lengths)  # ←h_j
             x = torch.cat([forwards, backwards], dim=-1) * keep  # [B, S, 2H]
         last = (lengths - 1).clamp_min(0)  # [B]; an all-padding row reads position 0 (zeros)
         forward_final = x[torch.arange(x.shape[0], device=x.device), last, : self.hidden_size]
