@@ -380,6 +380,8 @@ class NeuralProgrammerConfig:
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     op_pointer: bool = False  # table version: the operation logits also score the attended word as an operation name
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
+    column_shift: int = 0  # table version: R > 0 adds location-based column addressing (words −R..R around the op's)
+    shift_prior: float = 0.0  # table version: the location bias of the words 1..R after the operation's at the start
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -399,7 +401,8 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout,
-                               column_inputs=config.column_inputs, op_pointer=config.op_pointer)
+                               column_inputs=config.column_inputs, op_pointer=config.op_pointer,
+                               column_shift=config.column_shift, shift_prior=config.shift_prior)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
