@@ -175,3 +175,48 @@ def test_bf16_precision_autocasts_the_training_step_only(tmp_path):
     assert seen[3:] and all(dtype == torch.float32 for dtype in seen[3:])  # the evaluation
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in model.parameters())
     assert all(v.dtype == torch.float32 for v in load_checkpoint(tmp_path / "run" / "last.pt")["model"].values())
+
+
+def test_restarts_keep_the_lowest_dev_error_and_resume(tmp_path):
+    run = tmp_path / "r"
+    final = _train(run, 10, ["restarts=3"])
+    summary = json.loads((run / "restarts.json").read_text())
+    results = summary["restarts"]
+    assert [r["seed"] for r in results] == [0, 1, 2]
+    chosen = min(range(3), key=lambda k: (results[k]["bit_errors"], results[k]["cost"]))
+    assert summary["chosen"] == chosen and final["bit_errors"] == results[chosen]["bit_errors"]
+    for name in ("last.pt", "best.pt", "metrics.jsonl"):  # the chosen restart's files, byte for byte
+        assert (run / name).read_bytes() == (run / "restarts" / str(chosen) / name).read_bytes()
+    # each restart is the plain run of its seed, and the run dir loads as the chosen one
+    _train(tmp_path / "seed1", 10, ["seed=1"])
+    a = load_checkpoint(tmp_path / "seed1" / "last.pt")["model"]
+    b = load_checkpoint(run / "restarts" / "1" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    _, model, _, _ = load_run(run, which="last")
+    chosen_state = load_checkpoint(run / "restarts" / str(chosen) / "last.pt")["model"]
+    assert all(torch.equal(v, chosen_state[k]) for k, v in model.state_dict().items())
+    # re-running resumes: finished restarts are not trained again, more steps continue each one
+    stamp = (run / "restarts" / "0" / "last.pt").stat().st_mtime_ns
+    _train(run, 10)
+    assert (run / "restarts" / "0" / "last.pt").stat().st_mtime_ns == stamp
+    _train(run, 15)
+    assert all(load_checkpoint(run / "restarts" / str(k) / "last.pt")["train_state"]["step"] == 15 for k in range(3))
+
+
+def test_restarts_in_worker_processes_match_the_sequential_ones(tmp_path):
+    _train(tmp_path / "seq", 5, ["restarts=2"])
+    _train(tmp_path / "par", 5, ["restarts=2", "restart_workers=2"])
+    for k in ("0", "1"):
+        a = load_checkpoint(tmp_path / "seq" / "restarts" / k / "last.pt")["model"]
+        b = load_checkpoint(tmp_path / "par" / "restarts" / k / "last.pt")["model"]
+        assert all(torch.equal(a[n], b[n]) for n in a)
+    assert json.loads((tmp_path / "seq" / "restarts.json").read_text())["chosen"] == \
+        json.loads((tmp_path / "par" / "restarts.json").read_text())["chosen"]
+
+
+@pytest.mark.parametrize("override", ["restarts=0", "restart_workers=0"])
+def test_bad_restarts_are_a_clear_config_error(tmp_path, override):
+    from augrnn.train.config import ConfigError
+
+    with pytest.raises(ConfigError, match="restart"):
+        _train(tmp_path / "bad", 5, [override])

@@ -62,6 +62,8 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     fast: bool = True  # compiled step (see augrnn.nn.recurrent); false = eager reference path
     threads: int = 1  # torch CPU threads (0 = leave PyTorch's default)
+    restarts: int = 1  # train this many runs (seeds seed, seed+1, ...) in RUN_DIR/restarts/K; keep the lowest final dev error
+    restart_workers: int = 1  # restarts trained at once, each in its own process (1 = one after another)
     model_args: Any = None
     task_args: Any = None
     train: TrainConfig = field(default_factory=TrainConfig)
