@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from augrnn.functional import programmer as NP
 from augrnn.tasks import TASKS
 from augrnn.tasks.arithmetic import ARITHMETIC_OPERATIONS, ArithmeticConfig, ArithmeticTask, evaluate_expression
-from augrnn.tasks.table_qa import (TEMPLATES, TRAIN_ONLY_TEMPLATES, TableQAConfig, TableQATask, answer_question,
-                                   generate_example, parse_question)
+from augrnn.tasks.table_qa import (TEMPLATES, TEXT_TEMPLATES, TEXT_WORDS, TRAIN_ONLY_TEMPLATES, TableQAConfig,
+                                   TableQATask, answer_question, generate_example, parse_question)
 
 
 def test_registered():
@@ -74,6 +74,9 @@ PROGRAMS = {
     "last_print": [("reset",), ("greater", 2, 0), ("last",), ("print", 5)],
     "select_count": [("reset",), ("reset",), ("select", 2, 0), ("count",)],
     "most_frequent_print": [("reset",), ("reset",), ("most_frequent", 2), ("print", 4)],
+    "text_count": [("reset",), ("reset",), ("select", 1, 0), ("count",)],
+    "text_sum": [("reset",), ("reset",), ("select", 1, 0), ("sum", 3)],
+    "text_print": [("reset",), ("reset",), ("select", 1, 0), ("print", 3)],
 }
 
 
@@ -206,3 +209,56 @@ def test_train_extra_changes_the_training_split_only():
     for bad in ("sum", "nope", "sum_lesser,sum_lesser", ","):
         with pytest.raises(ValueError, match="train_extra"):
             TableQATask(TableQAConfig(**base, train_extra=bad))
+
+
+# -- table QA with text entries ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns,text_columns", [(2, 1), (5, 2)])
+def test_text_templates_are_answered_by_select_on_the_word(columns, text_columns):
+    """Text entries: ``select`` with the question word's code as pivot is the text match, and every
+    template (numeric or text) is answered by its four-step program."""
+    task = TableQATask(TableQAConfig(columns=columns, text_columns=text_columns, text_pool=4, templates="all",
+                                     min_rows=5, max_rows=12, value_low=-5, value_high=5))
+    examples = task.examples("train", range(400))
+    assert {ex["template"] for ex in examples} == set(TEMPLATES) | set(TEXT_TEMPLATES)
+    batch, scalar, lookup = _execute(task, examples)
+    assert task.correct(type("Out", (), {"answer": scalar, "lookup": lookup}), batch).all()
+    for ex in examples:
+        table, names = ex["table"], ex["names"]
+        assert np.isin(table[:, :text_columns], [6, -6, 7, -7]).all()  # the codes of w0..w3
+        assert ((table[:, text_columns:] >= -5) & (table[:, text_columns:] <= 5)).all()
+        used = [names.index(w) for w in ex["words"] if w in names]
+        if ex["template"] in TEXT_TEMPLATES:
+            word = ex["words"][0]
+            assert word in TEXT_WORDS[:4] and ex["numbers"] == [[6.0, -6.0, 7.0, -7.0][TEXT_WORDS.index(word)]]
+            assert used[0] < text_columns <= min(used[1:], default=text_columns)  # X text, Y a number column
+            assert (table[:, used[0]] == ex["numbers"][0]).any()  # the word is one of the column's entries
+        else:
+            assert all(k >= text_columns for k in used)  # numeric questions never name a text column
+
+
+def test_text_template_answers_by_hand():
+    table = np.array([[11, 3], [12, -2], [11, 5]])  # value_high 10: w0 = 11, w1 = 12
+    assert answer_question("text_count", table, (0, 1, 0), [11.0])[0] == 2
+    assert answer_question("text_sum", table, (0, 1, 0), [11.0])[0] == 8
+    scalar, lookup = answer_question("text_print", table, (0, 1, 0), [12.0])
+    assert scalar == 0 and lookup.tolist() == [[0, 0], [0, 1], [0, 0]]
+
+
+def test_text_variant_vocabulary_batches_and_validation():
+    plain, text = TableQATask(TableQAConfig()), TableQATask(TableQAConfig(text_columns=2))
+    assert text.input_size == plain.input_size + len(TEXT_WORDS)  # a numbers-only model's embedding is unchanged
+    assert set(text.template_names) == set(TEMPLATES[:12]) | set(TEXT_TEMPLATES)
+    examples = [ex for ex in text.examples("test", range(200)) if ex["template"] in TEXT_TEMPLATES][:5]
+    batch = text.collate(examples)
+    assert (batch.number_positions[:, 0] == 0).all() and (batch.number_mask[:, 0] == 1).all()
+    assert (batch.words.max() < text.input_size) and (batch.words[:, 0] >= plain.input_size).all()
+    template, columns = parse_question(examples[0]["words"], examples[0]["names"], text.template_names)
+    assert template == examples[0]["template"] and columns[0] < 2
+    with pytest.raises(ValueError, match="text_columns"):
+        TableQATask(TableQAConfig(columns=2, text_columns=2))
+    with pytest.raises(ValueError, match="text_pool"):
+        TableQATask(TableQAConfig(text_columns=1, text_pool=11))
+    with pytest.raises(ValueError, match="text_columns > 0"):
+        TableQATask(TableQAConfig(templates="text_count"))

@@ -63,6 +63,25 @@ and documented here):
   print_greater         ``print Y greater N X`` (greater X, print Y)   lookup
   print_lesser          ``print Y lesser N X`` (lesser X, print Y)     lookup
   ====================  =============================================  ========
+* **Text entries** (``text_columns`` > 0; the variant of arXiv 1511.06807 §4.3, whose data the
+  papers do not specify, so every choice here is ours): the first ``text_columns`` columns hold
+  words drawn uniformly from the first ``text_pool`` of :data:`TEXT_WORDS` (``w0 … w9``) instead of
+  numbers, and three templates are added to every split, asking about the rows whose entry in a
+  text column X is a word of the question (``W``, the word itself, written in the question):
+
+  ====================  =============================================  ========
+  name                  question (program)                             answer
+  ====================  =============================================  ========
+  text_count            ``W X count`` (select X, count)                scalar
+  text_sum              ``W X sum Y`` (select X, sum Y)                scalar
+  text_print            ``W X print Y`` (select X, print Y)            lookup
+  ====================  =============================================  ========
+
+  X is a text column, Y (and every column of the numeric templates) a number column. A text cell
+  holds its word's code (:func:`text_code`: outside the numbers' range, alternately above and
+  below it), and the question gives the code as the word's "number": the ``select`` operation (exact equality with a pivot
+  chosen by pointer attention, §2.3) is so the paper's text match. The text variant therefore needs
+  ``select`` among the model's operations (the ``text`` preset: the paper's nine plus ``select``).
 * **Splits.** Example ``i`` of a split is generated from the seed
   ``(split_seed, i)``, so splits are fixed and identical on every machine:
   ``train`` (``train_examples``, seed ``train_seed``; training batches draw
@@ -94,6 +113,7 @@ from augrnn.functional.programmer import huber
 from augrnn.tasks.base import Task, TaskConfig, check_order, check_positive
 
 __all__ = ["TableQATask", "TableQAConfig", "TableQABatch", "TEMPLATES", "PAPER_TEMPLATES", "TRAIN_ONLY_TEMPLATES",
+           "TEXT_TEMPLATES", "TEXT_WORDS",
            "ALL_TEMPLATES", "VOCABULARY", "generate_example",
            "QUESTION_FORMS", "answer_question", "parse_question"]
 
@@ -106,16 +126,22 @@ PAPER_TEMPLATES = TEMPLATES[:12]
 #: Training-split-only templates (``train_extra``, module docstring): a comparison on the second name.
 TRAIN_ONLY_TEMPLATES = ("sum_greater", "sum_lesser", "print_greater", "print_lesser")
 #: Every template a batch can hold; ``TableQABatch.template`` indexes this tuple (TEMPLATES first).
-ALL_TEMPLATES = TEMPLATES + TRAIN_ONLY_TEMPLATES
+#: Templates of the text-entry variant (``text_columns`` > 0), added to ``paper`` and ``all`` in every split.
+TEXT_TEMPLATES = ("text_count", "text_sum", "text_print")
+ALL_TEMPLATES = TEMPLATES + TRAIN_ONLY_TEMPLATES + TEXT_TEMPLATES
 #: The program of a training-only template is that of this template (same X, Y roles).
 _SAME_PROGRAM = {"sum_greater": "greater_sum", "sum_lesser": "lesser_sum", "print_greater": "greater_print",
                  "print_lesser": "lesser_print"}
 LOOKUP_TEMPLATES = {t for t in ALL_TEMPLATES if t.endswith("_print") or t.startswith("print_")}
+#: Words of the text entries (the first ``text_pool`` are used).
+TEXT_WORDS = tuple(f"w{k}" for k in range(10))
 LETTERS = tuple("ABCDEFGHIJ")
 WORDS = ("sum", "count", "greater", "lesser", "and", "or", "difference", "print", "argmax", "argmin", "first",
          "last", "select", "most", "frequent")
-#: Word ids: 0 padding, 1 the number placeholder, then template words and column names.
-VOCABULARY = ("<pad>", "<num>") + WORDS + LETTERS
+#: Word ids: 0 padding, 1 the number placeholder, then template words, column names and the text
+#: entries' words (only a text variant's model embeds the last ones: ``TableQATask.input_size``).
+VOCABULARY = ("<pad>", "<num>") + WORDS + LETTERS + TEXT_WORDS
+NUMBER_VOCABULARY = len(VOCABULARY) - len(TEXT_WORDS)  # the vocabulary size without text entries
 WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
 MAX_QUESTION = 10  # words
 MAX_NUMBERS = 2  # numbers per question
@@ -161,17 +187,23 @@ class TableQAConfig(TaskConfig):
     tolerance: float = 1e-3  # a scalar is right if |a − y| ≤ tolerance·max(1, |y|)
     train_weights: str = ""  # training split only: "name=w,..." relative template weights (others 1); dev/test stay uniform
     train_extra: str = ""  # training split only: "all" or names of TRAIN_ONLY_TEMPLATES added to templates
+    text_columns: int = 0  # the first text_columns columns hold words (text entries; + TEXT_TEMPLATES); 0 = numbers only
+    text_pool: int = 10  # text entries are drawn from the first text_pool of TEXT_WORDS
 
 
-def _template_names(spec: str) -> tuple[str, ...]:
+def _template_names(spec: str, text: bool = False) -> tuple[str, ...]:
+    """The templates of ``spec``; ``text`` (a text-entry variant) adds :data:`TEXT_TEMPLATES`."""
+    extra = TEXT_TEMPLATES if text else ()
     if spec == "paper":
-        return PAPER_TEMPLATES
+        return PAPER_TEMPLATES + extra
     if spec == "all":
-        return TEMPLATES
+        return TEMPLATES + extra
+    allowed = TEMPLATES + extra
     names = tuple(s.strip() for s in spec.split(",") if s.strip())
-    bad = [n for n in names if n not in TEMPLATES]
+    bad = [n for n in names if n not in allowed]
     if not names or bad:
-        raise ValueError(f"table-qa: templates must be 'paper', 'all' or names from {', '.join(TEMPLATES)}; got {spec!r}")
+        raise ValueError(f"table-qa: templates must be 'paper', 'all' or names from {', '.join(allowed)}"
+                         f"{'' if text else ' (text_* templates need task_args.text_columns > 0)'}; got {spec!r}")
     return names
 
 
@@ -188,6 +220,7 @@ QUESTION_FORMS = {
     "select_count": "select <num> X count", "most_frequent_print": "most frequent X print X",
     "sum_greater": "sum Y greater <num> X", "sum_lesser": "sum Y lesser <num> X",
     "print_greater": "print Y greater <num> X", "print_lesser": "print Y lesser <num> X",
+    "text_count": "<word> X count", "text_sum": "<word> X sum Y", "text_print": "<word> X print Y",
 }
 
 
@@ -207,8 +240,8 @@ def _extra_names(spec: str) -> tuple[str, ...]:
 
 def train_template_names(config: "TableQAConfig") -> tuple[str, ...]:
     """The templates of the training split: ``templates`` then the ``train_extra`` ones."""
-    return _template_names(config.templates) + tuple(
-        n for n in _extra_names(config.train_extra) if n not in _template_names(config.templates))
+    base = _template_names(config.templates, config.text_columns > 0)
+    return base + tuple(n for n in _extra_names(config.train_extra) if n not in base)
 
 
 def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, int], numbers: list[float]):
@@ -257,6 +290,12 @@ def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, i
         lookup_col = y
     elif template == "select_count":
         scalar = (table[:, x] == n1).sum()
+    elif template in TEXT_TEMPLATES:  # n1 is the question word's code
+        chosen = table[:, x] == n1
+        if template == "text_print":
+            lookup_rows, lookup_col = chosen, y
+        else:
+            scalar = chosen.sum() if template == "text_count" else table[chosen, y].sum()
     elif template == "most_frequent_print":
         values, counts = np.unique(table[:, x], return_counts=True)
         lookup_rows = np.isin(table[:, x], values[counts == counts.max()])
@@ -294,14 +333,14 @@ def parse_question(words: list[str], names: list[str], templates=TEMPLATES) -> t
                 if w not in names or fill.setdefault(f, w) != w:
                     ok = False
                     break
-            elif f != w:
+            elif f != w and not (f == "<word>" and w in TEXT_WORDS):
                 ok = False
                 break
         if ok:
             return template, tuple(names.index(fill[k]) if k in fill else 0 for k in ("X", "Y", "Z"))
     raise ValueError(f"question {' '.join(words)!r} fits none of the task's question forms: "
-                     + "; ".join(QUESTION_FORMS[t].replace("<num>", "N") for t in templates)
-                     + f" (X, Y, Z: a column name of the table, {', '.join(names)}; N: a number)")
+                     + "; ".join(QUESTION_FORMS[t].replace("<num>", "N").replace("<word>", "W") for t in templates)
+                     + f" (X, Y, Z: a column name of the table, {', '.join(names)}; N: a number; W: a text word)")
 
 
 def _template_weights(config: TableQAConfig, templates: tuple[str, ...]) -> np.ndarray | None:
@@ -326,6 +365,14 @@ def _template_weights(config: TableQAConfig, templates: tuple[str, ...]) -> np.n
     return p / p.sum()
 
 
+def text_code(config: TableQAConfig, k: int) -> int:
+    """The number a text cell holding ``TEXT_WORDS[k]`` stores: outside ``[value_low, value_high]``,
+    alternately above and below it (``w0`` → value_high + 1, ``w1`` → value_low − 1, ``w2`` →
+    value_high + 2, …), so that a text column's codes average about 0 and its sum does not track
+    its count (codes all above the numbers let ``sum`` of a text column stand in for ``count``)."""
+    return config.value_high + 1 + k // 2 if k % 2 == 0 else config.value_low - 1 - k // 2
+
+
 def generate_example(config: TableQAConfig, seed: tuple[int, int], weighted: bool = False) -> dict:
     """One example from ``np.random.default_rng(seed)`` (pure function of config and seed).
 
@@ -340,18 +387,26 @@ def generate_example(config: TableQAConfig, seed: tuple[int, int], weighted: boo
     rows = int(rng.integers(c.min_rows, c.max_rows + 1))
     table = rng.integers(c.value_low, c.value_high + 1, size=(rows, c.columns))
     names = [LETTERS[i] for i in rng.permutation(c.name_pool)[: c.columns]]
-    templates = train_template_names(c) if weighted else _template_names(c.templates)
+    templates = train_template_names(c) if weighted else _template_names(c.templates, c.text_columns > 0)
     p = _template_weights(c, templates) if weighted else None
     template = templates[int(rng.integers(len(templates)))] if p is None else templates[int(rng.choice(len(templates), p=p))]
-    col = lambda: int(rng.integers(c.columns))  # noqa: E731
+    col = lambda: int(rng.integers(c.text_columns, c.columns))  # noqa: E731  a number column
     number = lambda: round(float(rng.uniform(c.value_low, c.value_high)), 2)  # noqa: E731
     x, y, z = col(), col(), col()
     n1, n2 = number(), number()
+    word = None
+    if c.text_columns:  # text entries: word k is stored as text_code(config, k)
+        ids = rng.integers(c.text_pool, size=(rows, c.text_columns))
+        table[:, : c.text_columns] = [[text_code(c, int(k)) for k in row] for row in ids]
+        if template in TEXT_TEMPLATES:
+            x = int(rng.integers(c.text_columns))
+            k = int(ids[int(rng.integers(rows)), x])  # a word the column holds
+            word, n1 = TEXT_WORDS[k], float(text_code(c, k))
     if template == "select_count":
         n1 = float(table[int(rng.integers(rows)), x])
-    fill = {"X": names[x], "Y": names[y], "Z": names[z]}
+    fill = {"X": names[x], "Y": names[y], "Z": names[z], "<word>": word}
     words = [fill.get(w, w) for w in QUESTION_FORMS[template].split()]
-    numbers = [n1, n2][: words.count("<num>")]
+    numbers = [n1] if word is not None else [n1, n2][: words.count("<num>")]
     scalar, lookup = answer_question(template, table, (x, y, z), numbers)
     return {"words": words, "numbers": numbers, "table": table, "names": names, "template": template,
             "scalar": float(scalar), "lookup": lookup}
@@ -368,12 +423,16 @@ class TableQATask(Task):
     name = "table-qa"
     config_class = TableQAConfig
     size_name = "columns"
-    input_size = len(VOCABULARY)
     output_size = 1
     cost_metric = "cost"
     error_metric = "error"
     cost_label = "loss (Huber + λ·log-loss)"
     error_label = "1 − test-time accuracy"
+
+    @property
+    def input_size(self) -> int:
+        """The vocabulary the model embeds: the text entries' words only in a text variant."""
+        return len(VOCABULARY) if self.config.text_columns else NUMBER_VOCABULARY
 
     def validate(self) -> None:
         c = self.config
@@ -386,7 +445,12 @@ class TableQATask(Task):
             raise ValueError(f"{self.name}: name_pool must be <= {len(LETTERS)}, got {c.name_pool}")
         if not (c.huber_delta > 0 and c.lookup_weight >= 0 and c.tolerance > 0):
             raise ValueError(f"{self.name}: huber_delta and tolerance must be > 0 and lookup_weight >= 0")
-        self.template_names = _template_names(c.templates)
+        if not 0 <= c.text_columns < c.columns:
+            raise ValueError(f"{self.name}: text_columns must be in [0, columns) (a number column is needed), "
+                             f"got {c.text_columns} with columns={c.columns}")
+        if not 1 <= c.text_pool <= len(TEXT_WORDS):
+            raise ValueError(f"{self.name}: text_pool must be in [1, {len(TEXT_WORDS)}], got {c.text_pool}")
+        self.template_names = _template_names(c.templates, c.text_columns > 0)
         _template_weights(c, train_template_names(c))  # raises on a bad spec (train_extra included)
 
     @property
@@ -424,7 +488,7 @@ class TableQATask(Task):
         for b, ex in enumerate(examples):  # data preparation, not the model's forward
             ids = [WORD_ID[w] for w in ex["words"]]
             words[b, : len(ids)] = ids
-            where = [i for i, w in enumerate(ex["words"]) if w == "<num>"]
+            where = [i for i, w in enumerate(ex["words"]) if w == "<num>" or w in TEXT_WORDS]
             numbers[b, : len(where)] = ex["numbers"]
             positions[b, : len(where)] = where
             number_mask[b, : len(where)] = 1
@@ -504,4 +568,5 @@ class TableQATask(Task):
         c = self.config
         return (f"{c.columns} columns, {c.min_rows}-{c.max_rows} rows, entries {c.value_low}..{c.value_high}, "
                 f"templates {c.templates}" + (f" (+ {c.train_extra} in training)" if c.train_extra else "")
+                + (f", {c.text_columns} text column(s) of {c.text_pool} words" if c.text_columns else "")
                 + f", {c.train_examples} train / {c.test_examples} test examples")

@@ -786,22 +786,28 @@ def _np_table_example(task, example: dict) -> dict:
     The table, its column names and the allowed templates come from example ``table_seed`` of the
     test split; the words must fit one of the task's question forms (raises ``ValueError`` otherwise).
     """
-    from augrnn.tasks.table_qa import MAX_NUMBERS, MAX_QUESTION, VOCABULARY, answer_question, parse_question
+    from augrnn.tasks.table_qa import (MAX_NUMBERS, MAX_QUESTION, TEXT_WORDS, VOCABULARY, answer_question,
+                                       parse_question, text_code)
 
     base = task.examples("test", [example["table_seed"]])[0]
     tokens = example["question"].split()
     if not tokens or len(tokens) > MAX_QUESTION:
         raise ValueError(f"example.question must have 1 to {MAX_QUESTION} words, got {len(tokens)}")
     words, numbers = [], []
+    vocabulary = VOCABULARY[2:task.input_size]  # a text variant's words are its last ones
     for token in tokens:
-        if token in VOCABULARY[2:]:
+        if token in TEXT_WORDS and token in vocabulary:  # a text entry: its code is its "number"
+            words.append(token)
+            numbers.append(float(text_code(task.config, TEXT_WORDS.index(token))))
+            continue
+        if token in vocabulary:
             words.append(token)
             continue
         try:
             number = float(token)
         except ValueError:
             raise ValueError(f"example.question: {token!r} is neither a number nor a word of the task's vocabulary "
-                             f"({' '.join(VOCABULARY[2:])})") from None
+                             f"({' '.join(vocabulary)})") from None
         numbers.append(_np_number(number, f"example.question's number {token!r}"))
         words.append("<num>")
     if len(numbers) > MAX_NUMBERS:
@@ -833,7 +839,8 @@ class ProgrammerView(View):
 
             return {"max_size": self.max_size, "max_text_bytes": NP_MAX_TEXT_BYTES, "max_table_seed": NP_MAX_SEED,
                     "max_number": NP_MAX_NUMBER,
-                    "question_forms": [QUESTION_FORMS[t].replace("<num>", "N") for t in task.template_names]}
+                    "question_forms": [QUESTION_FORMS[t].replace("<num>", "N").replace("<word>", "W")
+                                       for t in task.template_names]}
         return {"max_size": self.max_size, "max_operands": _np_arithmetic_operands(cfg, task), "max_number": NP_MAX_NUMBER}
 
     def sample(self, cfg, task, size: int | None, seed: int) -> dict:
