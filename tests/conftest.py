@@ -101,7 +101,8 @@ def memn2n_run(tmp_path_factory):
 TINY_PROGRAMMER = ["fast=false", "train.batch_size=8", "train.steps=30", "train.eval_every=15", "train.eval_batches=1",
                    "train.eval_batch_size=8", "train.log_every=5", "model_args.hidden_size=16"]
 TINY_TABLE_QA = TINY_PROGRAMMER + ["model_args.embedding_size=16", "task_args.columns=3", "task_args.min_rows=4",
-                                   "task_args.max_rows=10", "task_args.train_examples=200", "task_args.test_examples=50"]
+                                   "task_args.max_rows=10", "task_args.train_examples=200", "task_args.test_examples=50",
+                                   "restarts=2", "restart_workers=1"]  # the views read a restarts run dir
 TINY_ARITHMETIC = TINY_PROGRAMMER + ["task_args.max_depth=2"]
 
 

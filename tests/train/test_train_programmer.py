@@ -17,7 +17,8 @@ from augrnn.train.trainer import add_gradient_noise
 TINY_TABLE = ["fast=false", "hidden_size=32", "embedding_size=32", "columns=1", "name_pool=1", "min_rows=5",
               "max_rows=10", "templates=sum,count,greater_count,lesser_count", "batch_size=50", "eval_batches=1",
               "eval_batch_size=200", "log_every=10", "lr=0.01", "clip_norm=1.0",
-              "train_extra=''"]  # the default preset's training-only templates are for the paper's templates
+              "train_extra=''", "train_weights=''",  # the default preset's are for the paper's templates
+              "restarts=1"]
 
 
 def test_presets_exist():
@@ -31,6 +32,10 @@ def test_presets_exist():
     assert make_config("neural-programmer", "table-qa").model_args.operations == "paper"
     default = make_config("neural-programmer", "table-qa")
     assert default.model_args.column_inputs == "operation" and default.task_args.train_extra == "all"
+    assert default.model_args.op_pointer and default.restarts == 6 and default.restart_workers == 2
+    assert default.task_args.train_weights == "and_count=4,and_sum=4,or_count=4"
+    text = make_config("neural-programmer", "table-qa", "text")
+    assert text.task_args.text_columns == 2 and "select" in text.model_args.operations and text.restarts == 6
     noise = make_config("neural-programmer", "table-qa", "noise")  # the np4 base it was measured with
     assert noise.model_args.column_inputs == "all" and noise.task_args.train_extra == ""
 

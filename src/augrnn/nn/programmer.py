@@ -47,19 +47,7 @@ __all__ = [
     "TableProgrammerCell",
     "TableProgrammer",
     "select",
-    "shifted",
 ]
-
-
-def shifted(weights: Tensor, offsets: int) -> Tensor:
-    """``weights [B, L]`` moved by every offset o in −R..R (R = ``offsets``), zero-filled, not circular.
-
-    Returns ``[B, L, 2R+1]`` with ``out[b, l, R + o] = weights[b, l − o]`` (0 outside the sequence):
-    entry ``R + o`` is the weighting moved ``o`` words to the right.
-    """
-    L = weights.shape[-1]
-    padded = F.pad(weights, (offsets, offsets))
-    return torch.stack([padded[:, offsets - o: offsets - o + L] for o in range(-offsets, offsets + 1)], -1)
 
 
 def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: float = 0.0) -> Tensor:
@@ -86,13 +74,9 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` (+ ``bias [B, L]``) → context ``[B, H]``,
-    weights ``[B, L]``."""
-    scores = torch.einsum("blh,bh->bl", keys, query)
-    if bias is not None:
-        scores = scores + bias
-    scores = scores.masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
+def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
+    scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
@@ -369,15 +353,6 @@ class TableProgrammerCell(nn.Module):
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
-        op_pointer: the operation logits also score the attended word as an operation name.
-        column_shift: R > 0 adds location-based addressing to the column attention over the
-            question, the NTM's shift applied to words: its scores get the bias
-            Σ_o s_o(op)·a_t(l − o), o ∈ −R..R, where a_t is this step's attention over the question
-            (the one the operation selector read) and s(op) = W_shift·Σα^op U, zero at the start.
-            An operation can so learn where its column's name stands relative to the words it was
-            chosen from ("**sum** X": one word to the right; "**greater** N X": two), which tells
-            the two ``sum`` steps of "difference sum X sum Y" apart, although the column selector
-            reads only the operation (``column_inputs="operation"``). 0 = off.
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -386,13 +361,9 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_shift: int = 0, shift_prior: float = 0.0) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         self.op_pointer = bool(op_pointer)
-        self.shift_prior = float(shift_prior)
-        if not isinstance(column_shift, int) or column_shift < 0:
-            raise ValueError(f"TableProgrammerCell: column_shift must be an int >= 0, got {column_shift!r}")
-        self.column_shift = column_shift
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -415,23 +386,16 @@ class TableProgrammerCell(nn.Module):
         self.column_query = nn.Linear(3 * H, H)  # [q; h_{t−1}; Σα^op U] → the column attention's query
         self.op_embeddings = nn.Parameter(torch.empty(K, H))  # U
         self.history_rnn = nn.Linear(3 * H, H)  # W_history
-        self.shift = nn.Linear(H, 2 * column_shift + 1) if column_shift else None  # W_shift: Σα^op U → s
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.question_query, self.op_selector, self.col_selector, self.column_query, self.history_rnn):
             module.reset_parameters()
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
-        if self.shift is not None:  # no location bias at the start: the model begins as without it
-            nn.init.zeros_(self.shift.weight)
-            nn.init.zeros_(self.shift.bias)
-            with torch.no_grad():  # shift_prior: the words after the operation's are favoured from the start
-                self.shift.bias[self.column_shift + 1:] = self.shift_prior
 
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
-                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}")
-                + (f", column_shift={self.column_shift}" if self.column_shift else ""))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -481,11 +445,8 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
         h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
-        location = None  # column_shift: the words around the ones this step's operation was chosen from
-        if self.shift is not None:
-            location = torch.einsum("blo,bo->bl", shifted(attention, self.column_shift), self.shift(operation))
         col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
-                                             state.word_mask, location)
+                                             state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -521,9 +482,6 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
-        op_pointer: the operation logits also score the attended word as an operation name.
-        column_shift: R, location-based column addressing over the question (see
-            :class:`TableProgrammerCell`; 0 = off).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -537,7 +495,7 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_shift: int = 0, shift_prior: float = 0.0) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -548,8 +506,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer,
-                                        column_shift=column_shift, shift_prior=shift_prior)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
 
