@@ -72,8 +72,6 @@ ROW_OPERATIONS = ("greater", "lesser", "select", "and", "or", "reset", "first", 
 LOOKUP_OPERATIONS = ("print",)
 #: Operations that compare with a number of the question (pointer attention β^op, §2.3 "pivot").
 PIVOT_OPERATIONS = ("greater", "lesser", "select")
-#: The operations that read the column selection α^col.
-COLUMN_OPERATIONS = ("sum", "greater", "lesser", "select", "argmax", "argmin", "most_frequent", "print")
 #: The operations of the 2015 paper (Table 1: sum, count, difference, greater, lesser, and, or,
 #: assign = our ``print``, reset); the others are the 2017 paper's (arXiv 1611.08945).
 PAPER_OPERATIONS = ("sum", "count", "difference", "greater", "lesser", "and", "or", "reset", "print")

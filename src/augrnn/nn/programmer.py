@@ -74,16 +74,10 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor, keep: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``.
-
-    ``keep [B, L]`` in (0, 1] (column exclusion) scales the weights before they are renormalised.
-    """
+def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
     scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
-    if keep is not None:
-        weights = weights * keep
-        weights = weights / weights.sum(-1, keepdim=True)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
 
@@ -313,7 +307,6 @@ class TableProgrammerState(NamedTuple):
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
     word_ops: Tensor | None = None  # [B, L, H]  the question's words in the operations' space (op_pointer)
-    column_coverage: Tensor | None = None  # [B, L]  Σ_{s<t} u_s·a^col_s (column_exclusion)
 
 
 class TableProgrammerCell(nn.Module):
@@ -368,12 +361,9 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_exclusion: bool = False) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         self.op_pointer = bool(op_pointer)
-        self.column_exclusion = bool(column_exclusion)
-        self.register_buffer("column_ops", torch.tensor([float(n in NP.COLUMN_OPERATIONS)
-                                                         for n in NP.TABLE_OPERATIONS]), persistent=False)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -432,7 +422,6 @@ class TableProgrammerCell(nn.Module):
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
             torch.full((B,), float(hard), device=device, dtype=dtype), context.get("word_ops"),
-            zeros(B, keys.shape[1]) if self.column_exclusion else None,
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -456,10 +445,8 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
         h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
-        # column_exclusion: a word earlier column-reading steps attended keeps (1 − coverage) of its weight
-        keep = None if state.column_coverage is None else (1 - state.column_coverage).clamp_min(1e-3)
         col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
-                                             state.word_mask, keep)
+                                             state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -474,8 +461,6 @@ class TableProgrammerCell(nn.Module):
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
             question_attention=attention,
-            column_coverage=None if state.column_coverage is None else
-            state.column_coverage + (op_weights @ self.column_ops.to(op_weights.dtype)).unsqueeze(-1) * col_attention,
         )
         return scalar.unsqueeze(-1), new_state
 
@@ -510,7 +495,7 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_exclusion: bool = False) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -521,8 +506,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer,
-                                        column_exclusion=column_exclusion)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
 

@@ -380,7 +380,6 @@ class NeuralProgrammerConfig:
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     op_pointer: bool = False  # table version: the operation logits also score the attended word as an operation name
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
-    column_exclusion: bool = False  # table version: the column attention gives words earlier column-reading steps read (1 − coverage) of their weight
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -400,8 +399,7 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout,
-                               column_inputs=config.column_inputs, op_pointer=config.op_pointer,
-                               column_exclusion=config.column_exclusion)
+                               column_inputs=config.column_inputs, op_pointer=config.op_pointer)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
