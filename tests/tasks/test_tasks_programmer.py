@@ -262,3 +262,19 @@ def test_text_variant_vocabulary_batches_and_validation():
         TableQATask(TableQAConfig(text_columns=1, text_pool=11))
     with pytest.raises(ValueError, match="text_columns > 0"):
         TableQATask(TableQAConfig(templates="text_count"))
+
+
+def test_an_edited_text_question_is_parsed_with_its_words_code():
+    """The interactive view's question editor: a text word is a word of the vocabulary and its code the pivot."""
+    from augrnn.viz.views import _np_table_example
+
+    task = TableQATask(TableQAConfig(text_columns=2))
+    base = task.examples("test", [3])[0]
+    text_name, number_name = base["names"][0], base["names"][3]
+    ex = _np_table_example(task, {"question": f"w1 {text_name} sum {number_name}", "table_seed": 3})
+    assert ex["template"] == "text_sum" and ex["words"] == ["w1", text_name, "sum", number_name]
+    code = -101.0  # w1: value_low - 1
+    assert ex["numbers"] == [code]
+    assert ex["scalar"] == base["table"][base["table"][:, 0] == code, 3].sum()
+    with pytest.raises(ValueError, match="vocabulary"):
+        _np_table_example(TableQATask(TableQAConfig()), {"question": f"w1 {text_name} count", "table_seed": 3})
