@@ -66,8 +66,9 @@ and documented here):
 * **Text entries** (``text_columns`` > 0; the variant of arXiv 1511.06807 §4.3, whose data the
   papers do not specify, so every choice here is ours): the first ``text_columns`` columns hold
   words drawn uniformly from the first ``text_pool`` of :data:`TEXT_WORDS` (``w0 … w9``) instead of
-  numbers, and three templates are added to every split, asking about the rows whose entry in a
-  text column X is a word of the question (``W``, the word itself, written in the question):
+  numbers, and three templates are added to every split (to ``templates`` ``paper`` or ``all``;
+  a list names them itself), asking about the rows whose entry in a text column X is a word of the
+  question (``W``, the word itself, written in the question):
 
   ====================  =============================================  ========
   name                  question (program)                             answer
@@ -79,8 +80,8 @@ and documented here):
 
   X is a text column, Y (and every column of the numeric templates) a number column. A text cell
   holds its word's code (:func:`text_code`: outside the numbers' range, alternately above and
-  below it), and the question gives the code as the word's "number": the ``select`` operation (exact equality with a pivot
-  chosen by pointer attention, §2.3) is so the paper's text match. The text variant therefore needs
+  below it), and the question gives the code as the word's "number": the ``select`` operation
+  (exact equality with a pivot chosen by pointer attention, §2.3) is so the paper's text match. The text variant therefore needs
   ``select`` among the model's operations (the ``text`` preset: the paper's nine plus ``select``).
 * **Splits.** Example ``i`` of a split is generated from the seed
   ``(split_seed, i)``, so splits are fixed and identical on every machine:
