@@ -115,8 +115,8 @@ def main() -> int:
             run_dir = args.runs / preset
             if not args.evaluate_only:
                 train(run_dir, preset, args.minutes)
-            if not (run_dir / "config.yaml").exists():
-                rows.append(f"| {table} | {name} | {published} | no run at {run_dir} | |")
+            if not (run_dir / "last.pt").exists():  # none, or restarts cut off by --minutes before the choice
+                rows.append(f"| {table} | {name} | {published} | no finished run at {run_dir} | |")
                 continue
             accuracy, examples, step, by_template = test_accuracy(run_dir, args.examples)
             details.append(f"Per template, {table}, {name}: "

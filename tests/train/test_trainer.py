@@ -214,6 +214,12 @@ def test_restarts_in_worker_processes_match_the_sequential_ones(tmp_path):
         json.loads((tmp_path / "par" / "restarts.json").read_text())["chosen"]
 
 
+def test_restarts_refuse_hooks_they_cannot_run(tmp_path):
+    cfg = prepare_run("ntm", "copy", tmp_path / "h", SMALL + ["steps=2", "restarts=2", "restart_workers=2"])
+    with pytest.raises(ValueError, match="hooks"):
+        train_run(cfg, tmp_path / "h", progress=False, hooks=[lambda *args: None])
+
+
 @pytest.mark.parametrize("override", ["restarts=0", "restart_workers=0"])
 def test_bad_restarts_are_a_clear_config_error(tmp_path, override):
     from augrnn.train.config import ConfigError

@@ -109,6 +109,8 @@ def train_run(cfg: DictConfig, run_dir: Path, progress: bool = True, hooks=None)
     if cfg.restarts < 1 or cfg.restart_workers < 1:
         raise ConfigError(f"restarts and restart_workers must be >= 1, got {cfg.restarts} and {cfg.restart_workers}")
     if cfg.restarts > 1:
+        if hooks and cfg.restart_workers > 1:
+            raise ValueError("train_run: hooks run in this process only; use restart_workers=1 with hooks")
         return _train_restarts(cfg, Path(run_dir), progress, hooks)
     configure_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
