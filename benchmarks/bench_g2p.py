@@ -94,10 +94,10 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
              bf16: bool = False) -> dict:
     from augrnn.train import load_run
 
-    torch.set_num_threads(threads)
     # the decoding path of `augrnn eval` / `predict` (G2PTask.decode): beam size, length penalty 1, precision
     cfg, model, task, device = load_run(run_dir, which="best", overrides=[
         f"beam_size={beam_size}", "length_penalty=1.0", f"decode_precision={'bf16' if bf16 else 'fp32'}"])
+    torch.set_num_threads(threads)  # after load_run, which sets the run's own `threads`
     if int8:
         model = quantize_int8(model)
     test = load_lexicon()["test"]
@@ -107,8 +107,7 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
     with torch.no_grad():
         for start in range(0, len(words), batch_size):
             chunk = words[start : start + batch_size]
-            source, mask = task.encode_words(chunk, device)
-            decoded = task.decode(model, source, mask)
+            decoded = task.decode_words(model, chunk, device)  # (with the retrieved neighbours, if the run has them)
             hypotheses.extend(task.phones_of(decoded.tokens, decoded.lengths))
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     metrics = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1]) if (run_dir / "metrics.jsonl").exists() else {}

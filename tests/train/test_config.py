@@ -88,3 +88,19 @@ def test_load_config_reads_runs_saved_with_the_old_stop_key(tmp_path):
     path.write_text(path.read_text().replace("stop_error: -1.0", "stop_bit_errors: 0.25"))
     assert "stop_bit_errors: 0.25" in path.read_text()
     assert load_config(path).train.stop_error == 0.25
+
+
+def test_a_key_an_old_run_lacks_takes_the_dataclass_default_not_the_preset(tmp_path):
+    """Runs saved before an option existed keep the behaviour they were trained with: the g2p preset now
+    retrieves 4 neighbours, a run saved without the key loads with none (the dataclass default)."""
+    from augrnn.train.config import load_config, save_config
+
+    cfg = make_config("seq2seq", "g2p")
+    assert cfg.task_args.neighbors == 4 and cfg.threads == 2
+    path = tmp_path / "config.yaml"
+    save_config(cfg, path)
+    assert load_config(path).task_args.neighbors == 4  # saved keys win
+    old = "\n".join(line for line in path.read_text().splitlines() if "neighbors:" not in line)
+    path.write_text(old)
+    loaded = load_config(path)
+    assert loaded.task_args.neighbors == 0 and loaded.model_args.encoder_layers == 2 and loaded.threads == 2

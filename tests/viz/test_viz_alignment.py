@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from augrnn.cli import main
-from augrnn.viz.alignment import plot_alignments, plot_image_attention
+from augrnn.viz.alignment import plot_alignments, plot_image_attention, plot_retrieval_alignments
 
 
 def test_alignment_and_image_attention_pngs(tmp_path):
@@ -18,6 +18,16 @@ def test_alignment_and_image_attention_pngs(tmp_path):
         plot_image_attention(np.zeros((4, 12)), maps, ["1"], tmp_path / "c.png")
     with pytest.raises(ValueError, match="example"):
         plot_alignments([], tmp_path / "d.png")
+
+
+def test_retrieval_alignment_png_draws_letters_and_neighbours(tmp_path):
+    memory = ["C", "A", "T", "s", "→", "/K/", "/AE1/", "/T/", "/S/", "|", "b", "A", "T", "→", "/B/", "/AE1/", "/T/", "|"]
+    letters, neighbours = np.eye(4)[:, :3], np.random.default_rng(1).dirichlet(np.ones(len(memory)), size=4)
+    path = plot_retrieval_alignments([("cat", memory, ["K", "AE1", "T", "</s>"], letters, neighbours)] * 2,
+                                     tmp_path / "r.png", title="t")
+    assert path.stat().st_size > 0
+    with pytest.raises(ValueError, match="example"):
+        plot_retrieval_alignments([], tmp_path / "e.png")
 
 
 def test_reader_run_plots_per_digit_maps(tmp_path):

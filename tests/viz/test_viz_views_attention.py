@@ -65,6 +65,24 @@ def test_g2p_data_matches_the_models_decoding(g2p):
     assert data["split"] == split and data["references"] == [list(r) for r in load_lexicon()[split]["phoenix"]]
 
 
+def test_g2p_view_with_neighbours_shows_the_letters_then_the_memory(g2p_neighbors_run):
+    cfg, model, task, device = load_run(g2p_neighbors_run)
+    view = get_view("seq2seq")
+    data = view_payload(view, cfg, model, task, device, view.parse(cfg, task, {"word": "phoenix"}))["data"]
+    (labels, _), = task.attention_columns(["phoenix"], torch.zeros(1, 1, 7 + task.encode_neighbors(["phoenix"]).numel()))
+    assert data["inputs"] == labels and labels[:7] == list("phoenix") and len(labels) > 7 and "neighbours" in data["help"]
+    with torch.no_grad():
+        decoded = task.decode_words(model, ["phoenix"])
+    weights = np.array(data["weights"])  # [steps, 7 letters + memory]: the decoding's own weights
+    full = decoded.weights[0, : data["steps"]]  # [steps, S + N·R], padding of the neighbours' items included
+    assert torch.allclose(full.sum(-1), torch.full((data["steps"],), 2.0), atol=1e-5)  # all the mass is shown:
+    np.testing.assert_allclose(weights.sum(1), 2.0, atol=5e-3)  # none on padding
+    np.testing.assert_allclose(weights, task.attention_columns(["phoenix"], full[None])[0][1].numpy(), atol=6e-4)
+    np.testing.assert_allclose(weights[:, :7].sum(1), 1.0, atol=5e-3)  # each part sums to 1
+    np.testing.assert_allclose(weights[:, 7:].sum(1), 1.0, atol=5e-3)
+    assert data["decodings"][0]["phones"] == list(task.phones_of(decoded.tokens, decoded.lengths)[0])
+
+
 def test_g2p_word_outside_the_dictionary_has_no_reference(g2p):
     cfg, model, task, device = g2p
     view = get_view("seq2seq")

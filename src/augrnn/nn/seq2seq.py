@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from augrnn.functional.attention import additive_scores_projected, attend, dot_scores, masked_softmax
+from augrnn.functional.attention import additive_scores_projected, dot_scores, masked_softmax
 from augrnn.nn.recurrent import compiled_step, unroll
 
 __all__ = ["AttentionDecoding", "BiRNNEncoder", "Encoded", "AttentionDecoderCell", "AttentionState", "Seq2Seq", "Decoded", "SCORES"]
@@ -122,7 +122,7 @@ class BiRNNEncoder(nn.Module):
             forwards, _ = forward_rnn(x)  # →h_j
             backwards, _ = backward_rnn(_reverse_within_length(x, lengths))
             backwards = _reverse_within_length(backwards, lengths)  # ←h_j
-            x = torch.cat([forwards, backwards], dim=-1) * keep  # [B, S, 2H]
+            x = torch.cat([forwards, backwards], dim=-1) * keep.to(forwards.dtype)  # [B, S, 2H] (bf16 under autocast)
         last = (lengths - 1).clamp_min(0)  # [B]; an all-padding row reads position 0 (zeros)
         forward_final = x[torch.arange(x.shape[0], device=x.device), last, : self.hidden_size]
         backward_final = x[:, 0, self.hidden_size :]
@@ -141,7 +141,16 @@ class AttentionState(NamedTuple):
     keys: Tensor  # [B, S, H] the memory as the scorer needs it (W_a h̄_s for general, U_a h̄_s for additive)
     values: Tensor  # [B, S, M] the annotations h̄_s
     mask: Tensor  # [B, S] bool, True at real source positions
-    weights: Tensor  # α_t [B, S] attention of this step (zeros before the first)
+    weights: Tensor  # α_t [B, S] attention of this step (zeros before the first); [B, S + R] [α_t; β_t] with a retrieved memory
+    # a second, retrieved memory (retrieved_size > 0), else None:
+    retrieved_keys: Tensor | None = None  # [B, R, D]
+    retrieved_values: Tensor | None = None  # [B, R, D]
+    retrieved_mask: Tensor | None = None  # [B, R] bool
+
+
+def _map_state(state: AttentionState, fn) -> AttentionState:
+    """``fn`` applied to every tensor of ``state`` (``None`` fields stay ``None``)."""
+    return AttentionState(*(None if field is None else fn(field) for field in state))
 
 
 class AttentionDecoderCell(nn.Module):
@@ -162,6 +171,12 @@ class AttentionDecoderCell(nn.Module):
     The key projections W_a h̄_s / U_a h̄_s are computed once per source by
     :meth:`initial_state` and ride in the state's ``keys``.
 
+    With ``retrieved_size`` D > 0 the cell also reads a second memory of width D (e.g.
+    retrieved examples: keys k_r, values v_r, given to :meth:`initial_state`) with its own
+    attention, β_t = softmax over unmasked r of (W_r h_t) · k_r, m_t = Σ β_tr v_r, and
+    h̃_t = tanh(W_c [c_t; m_t; h_t]); the state's ``weights`` hold α_t and β_t side by
+    side, ``[B, S + R]`` (each sums to 1 over its part, 0 where a part is all padding).
+
     Args:
         input_size: E (embedded previous token).
         hidden_size: H.
@@ -170,6 +185,7 @@ class AttentionDecoderCell(nn.Module):
         attention_size: hidden width of the additive scorer (default H).
         dropout: on h_t before the attentional layer.
         input_feeding: feed h̃_{t−1} into the LSTM (Luong §3.3).
+        retrieved_size: D, the width of a second (retrieved) memory's keys and values; 0 = none.
 
     Example:
         >>> cell = AttentionDecoderCell(3, 4, 6)
@@ -180,9 +196,15 @@ class AttentionDecoderCell(nn.Module):
     """
 
     def __init__(self, input_size: int, hidden_size: int, memory_size: int, score: str = "general",
-                 attention_size: int | None = None, dropout: float = 0.0, input_feeding: bool = True) -> None:
+                 attention_size: int | None = None, dropout: float = 0.0, input_feeding: bool = True,
+                 retrieved_size: int = 0) -> None:
         super().__init__()
         _check_int("AttentionDecoderCell", input_size=input_size, hidden_size=hidden_size, memory_size=memory_size)
+        if not isinstance(retrieved_size, int) or retrieved_size < 0:
+            raise ValueError(f"AttentionDecoderCell: retrieved_size must be an integer >= 0, got {retrieved_size!r}")
+        self.retrieved_size = retrieved_size
+        # W_r: h_t → the query of the retrieved memory's attention
+        self.retrieved_query = nn.Linear(hidden_size, retrieved_size, bias=False) if retrieved_size else None
         if not isinstance(input_feeding, bool):
             raise ValueError(f"AttentionDecoderCell: input_feeding must be True or False, got {input_feeding!r}")
         if score not in SCORES:
@@ -201,7 +223,7 @@ class AttentionDecoderCell(nn.Module):
             self.key_projection = nn.Linear(memory_size, attention_size, bias=False)  # U_a
             self.query_projection = nn.Linear(hidden_size, attention_size, bias=True)  # W_a (+ bias)
             self.score_vector = nn.Parameter(torch.empty(attention_size))  # v_a
-        self.combine = nn.Linear(memory_size + hidden_size, hidden_size, bias=False)  # W_c, eq. (5)
+        self.combine = nn.Linear(memory_size + retrieved_size + hidden_size, hidden_size, bias=False)  # W_c, eq. (5)
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
 
@@ -217,7 +239,8 @@ class AttentionDecoderCell(nn.Module):
         return memory if self.score == "dot" else self.key_projection(memory)
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, memory: Tensor | None = None,
-                      mask: Tensor | None = None, hidden: tuple[Tensor, Tensor] | None = None) -> AttentionState:
+                      mask: Tensor | None = None, hidden: tuple[Tensor, Tensor] | None = None,
+                      retrieved: tuple[Tensor, Tensor, Tensor] | None = None) -> AttentionState:
         """The state before the first step.
 
         Args:
@@ -226,6 +249,8 @@ class AttentionDecoderCell(nn.Module):
                 one-slot, fully masked memory (the context is then zero).
             mask: ``[B, S]`` bool, ``True`` at real positions (default: all).
             hidden: ``(h_0 [B, H], c_0 [B, H])``; default zeros.
+            retrieved: ``(keys [B, R, D], values [B, R, D], mask [B, R] bool)``, the second
+                memory (``retrieved_size`` > 0 only; default: a one-slot, fully masked one).
         """
         if memory is None:
             memory = torch.zeros(batch_size, 1, self.memory_size, device=device, dtype=dtype)
@@ -238,12 +263,38 @@ class AttentionDecoderCell(nn.Module):
         if hidden is None:
             zeros = torch.zeros(B, self.hidden_size, device=device, dtype=dtype)
             hidden = (zeros, zeros)
+        R, extra = 0, {}
+        if self.retrieved_size:
+            D = self.retrieved_size
+            if retrieved is None:
+                retrieved = (torch.zeros(B, 1, D, device=device, dtype=dtype),) * 2 + \
+                    (torch.zeros(B, 1, dtype=torch.bool, device=device),)
+            keys, values, retrieved_mask = retrieved
+            R = keys.shape[1]
+            if keys.shape != (B, R, D) or values.shape != (B, R, D):
+                raise ValueError(f"AttentionDecoderCell: retrieved keys and values must have shape [{B}, R, {D}], "
+                                 f"got {list(keys.shape)} and {list(values.shape)}")
+            extra = dict(retrieved_keys=keys, retrieved_values=values,
+                         retrieved_mask=_check_mask("AttentionDecoderCell", retrieved_mask, (B, R)))
+        elif retrieved is not None:
+            raise ValueError("AttentionDecoderCell: a retrieved memory needs retrieved_size > 0")
         return AttentionState(
             hidden=hidden[0], cell=hidden[1],
             attentional=torch.zeros(B, self.hidden_size, device=device, dtype=dtype),
             keys=self.project_keys(memory), values=memory, mask=mask,
-            weights=torch.zeros(B, S, device=device, dtype=dtype),
+            weights=torch.zeros(B, S + R, device=device, dtype=dtype), **extra,
         )
+
+    def _read(self, query: Tensor, scores: Tensor, state: AttentionState) -> tuple[Tensor, Tensor]:
+        """Queries ``[B, T, H]`` and source scores ``[B, T, S]`` → context ``[B, T, M (+ D)]`` and
+        weights ``[B, T, S (+ R)]``: c_t (and m_t, β_t from the retrieved memory)."""
+        weights = masked_softmax(scores, state.mask[:, None, :])  # α_t
+        context = weights @ state.values  # c_t
+        if self.retrieved_query is None:
+            return context, weights
+        retrieved_scores = self.retrieved_query(query) @ state.retrieved_keys.transpose(1, 2)  # [B, T, R]
+        beta = masked_softmax(retrieved_scores, state.retrieved_mask[:, None, :])
+        return torch.cat([context, beta @ state.retrieved_values], -1), torch.cat([weights, beta], -1)
 
     def forward(self, x: Tensor, state: AttentionState | None = None) -> tuple[Tensor, AttentionState]:
         if x.dim() != 2 or x.shape[-1] != self.input_size:
@@ -257,9 +308,10 @@ class AttentionDecoderCell(nn.Module):
             scores = additive_scores_projected(self.query_projection(query), state.keys, self.score_vector)
         else:  # dot: h_t · h̄_s; general: h_t · (W_a h̄_s)
             scores = dot_scores(query, state.keys)
-        context, weights = attend(scores, state.values, state.mask)  # c_t [B, M], α_t [B, S]
+        context, weights = self._read(query[:, None], scores[:, None], state)  # c_t [B, 1, M] (and m_t), α_t
+        context, weights = context.squeeze(1), weights.squeeze(1)
         attentional = torch.tanh(self.combine(torch.cat([context, query], dim=-1)))  # h̃_t, eq. (5)
-        return attentional, AttentionState(hidden, cell, attentional, state.keys, state.values, state.mask, weights)
+        return attentional, state._replace(hidden=hidden, cell=cell, attentional=attentional, weights=weights)
 
     def forward_sequence(self, inputs: Tensor, state: AttentionState) -> tuple[Tensor, Tensor]:
         """All T steps of teacher forcing at once (only without input feeding).
@@ -285,13 +337,34 @@ class AttentionDecoderCell(nn.Module):
             scores = additive_scores_projected(self.query_projection(query), state.keys[:, None], self.score_vector)
         else:
             scores = query @ state.keys.transpose(1, 2)  # [B, T, S]
-        weights = masked_softmax(scores, state.mask[:, None, :])  # α [B, T, S]
-        context = weights @ state.values  # [B, T, M]
+        context, weights = self._read(query, scores, state)  # [B, T, M (+ D)], α [B, T, S (+ R)]
         return torch.tanh(self.combine(torch.cat([context, query], dim=-1))), weights
 
     def extra_repr(self) -> str:
         feeding = "" if self.input_feeding else ", input_feeding=False"
-        return f"{self.input_size}, {self.hidden_size}, memory_size={self.memory_size}, score={self.score!r}{feeding}"
+        retrieved = f", retrieved_size={self.retrieved_size}" if self.retrieved_size else ""
+        return f"{self.input_size}, {self.hidden_size}, memory_size={self.memory_size}, score={self.score!r}{feeding}{retrieved}"
+
+
+def _encode_by_length(encoder: BiRNNEncoder, inputs: Tensor, mask: Tensor, groups: int = 4) -> Tensor:
+    """``encoder(inputs, mask).outputs`` computed on ``groups`` groups of rows of similar length, each
+    cut to its longest row: the same values (padding never changes results) with less padding run
+    through the RNNs, e.g. retrieved items of 8 to 40 tokens. ``[N, R, I]`` → ``[N, R, 2H]``.
+    """
+    N, R = mask.shape
+    lengths = mask.sum(1)
+    if N < 2 * groups:
+        return encoder(inputs, mask).outputs
+    outputs = None
+    for rows in lengths.argsort().chunk(groups):
+        r = int(lengths[rows[-1]])  # the group's longest row (sorted): one device read per group
+        if r == 0:
+            continue
+        part = encoder(inputs[rows, :r], mask[rows, :r]).outputs  # [n, r, 2H]
+        if outputs is None:
+            outputs = part.new_zeros(N, R, part.shape[-1])
+        outputs[rows, :r] = part
+    return outputs if outputs is not None else encoder(inputs, mask).outputs
 
 
 class Decoded(NamedTuple):
@@ -325,6 +398,18 @@ class AttentionDecoding(nn.Module):
     def _step(self):
         return compiled_step(self.decoder) if self.fast else self.decoder
 
+    @staticmethod
+    def _memory_in_autocast_dtype(state: AttentionState) -> AttentionState:
+        """The memories every decoding step reads (keys, values), cast once to the autocast dtype when
+        autocast is on (under bf16 autocast each step would otherwise cast them again)."""
+        device_type = state.values.device.type
+        if not torch.is_autocast_enabled(device_type):
+            return state
+        dtype = torch.get_autocast_dtype(device_type)
+        cast = lambda t: None if t is None else t.to(dtype)  # noqa: E731
+        return state._replace(keys=cast(state.keys), values=cast(state.values),
+                              retrieved_keys=cast(state.retrieved_keys), retrieved_values=cast(state.retrieved_values))
+
     @torch.inference_mode()
     def decode_greedy(self, state: AttentionState, max_length: int) -> Decoded:
         """Batched greedy decoding from the decoder's initial ``state``: the most likely
@@ -337,7 +422,8 @@ class AttentionDecoding(nn.Module):
         compiled step specialised to one batch size) ended rows stay in the batch.
         """
         B, device = state.hidden.shape[0], state.hidden.device
-        S, dtype = state.values.shape[1], state.values.dtype
+        S, dtype = state.weights.shape[1], state.values.dtype  # S source (+ retrieved) positions
+        state = self._memory_in_autocast_dtype(state)
         step = self._step()
         never = self._never(device)
         tokens = torch.full((B, max_length), self.pad_id, dtype=torch.long, device=device)
@@ -368,7 +454,7 @@ class AttentionDecoding(nn.Module):
             if not self.fast and 4 * alive <= 3 * live.shape[0]:  # a quarter has ended: drop those rows
                 keep = live.nonzero().squeeze(1)
                 rows, token, live, all_live = rows[keep], token[keep], live[keep], True
-                state = AttentionState(*(field.index_select(0, keep) for field in state))
+                state = _map_state(state, lambda field: field.index_select(0, keep))
             previous = token
         return Decoded(tokens[:, :steps], lengths, weights[:, :steps], scores)
 
@@ -393,8 +479,9 @@ class AttentionDecoding(nn.Module):
         if length_penalty < 0:
             raise ValueError(f"{type(self).__name__}: length_penalty must be >= 0, got {length_penalty}")
         K, V = beam_size, self.target_vocab
+        state = self._memory_in_autocast_dtype(state)
         B, device = state.hidden.shape[0], state.hidden.device
-        state = AttentionState(*(field.repeat_interleave(K, dim=0) for field in state))  # [B·K, ...]
+        state = _map_state(state, lambda field: field.repeat_interleave(K, dim=0))  # [B·K, ...]
         step = self._step()
         scores = torch.full((B, K), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one open hypothesis per row at first
@@ -417,7 +504,7 @@ class AttentionDecoding(nn.Module):
             lengths = lengths.gather(1, parent) + (~was_ended).long()
             ended = was_ended | (token == self.eos_id)
             flat = (row_base + parent).view(-1)  # [B·K] rows of the parents
-            state = AttentionState(*(field.index_select(0, flat) for field in state))
+            state = _map_state(state, lambda field: field.index_select(0, flat))
             token = token.masked_fill(was_ended, self.pad_id)
             token_history.append(token)
             parent_history.append(parent)
@@ -460,6 +547,16 @@ class Seq2Seq(AttentionDecoding):
         fast: run decoder steps through :func:`augrnn.nn.recurrent.compiled_step`;
             sources are then padded to a multiple of 8 positions so that few
             shapes are compiled (padding does not change results).
+        memory_vocab: 0, or the vocabulary size of a second input, the *retrieved memory*
+            ``memory [B, N, R]`` (N items of R ids, ``pad_id`` padding; ``[B, R]`` is one item):
+            e.g. the spellings and pronunciations of known words that resemble the source.
+            It gets its own embedding and a one-layer bidirectional encoder of
+            ``memory_encoder_size`` units per direction (each item encoded apart), whose
+            states are the values (and, through a linear map, the keys) of a second
+            attention of the decoder (:class:`AttentionDecoderCell` with ``retrieved_size``
+            = 2 × ``memory_encoder_size``), so at every step it reads both the source and
+            the retrieved examples (``weights [.., S + N·R]``).
+        memory_encoder_size: units per direction of the memory encoder.
 
     Example:
         >>> model = Seq2Seq(5, 6, embedding_size=4, encoder_size=3, decoder_size=4)
@@ -473,10 +570,13 @@ class Seq2Seq(AttentionDecoding):
     def __init__(self, source_vocab: int, target_vocab: int, embedding_size: int = 64, encoder_size: int = 128,
                  encoder_layers: int = 1, encoder_cell: str = "lstm", decoder_size: int = 256, score: str = "general",
                  dropout: float = 0.0, input_feeding: bool = True, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2,
-                 fast: bool = False) -> None:
+                 fast: bool = False, memory_vocab: int = 0, memory_encoder_size: int = 64) -> None:
         super().__init__()
         _check_int("Seq2Seq", source_vocab=source_vocab, target_vocab=target_vocab, embedding_size=embedding_size,
-                   encoder_size=encoder_size, encoder_layers=encoder_layers, decoder_size=decoder_size)
+                   encoder_size=encoder_size, encoder_layers=encoder_layers, decoder_size=decoder_size,
+                   memory_encoder_size=memory_encoder_size)
+        if not isinstance(memory_vocab, int) or memory_vocab < 0:
+            raise ValueError(f"Seq2Seq: memory_vocab must be an integer >= 0 (0 = no retrieved memory), got {memory_vocab!r}")
         for name, value in (("pad_id", pad_id), ("bos_id", bos_id), ("eos_id", eos_id)):
             if not 0 <= value < target_vocab:
                 raise ValueError(f"Seq2Seq: {name} must be in [0, {target_vocab}), got {value}")
@@ -491,41 +591,78 @@ class Seq2Seq(AttentionDecoding):
             memory_size = decoder_size
         self.bridge = nn.Linear(self.encoder.output_size, 2 * decoder_size)  # [h_0; c_0] from the encoder's final states
         self.decoder = AttentionDecoderCell(embedding_size, decoder_size, memory_size, score=score, dropout=dropout,
-                                            input_feeding=input_feeding)
+                                            input_feeding=input_feeding,
+                                            retrieved_size=2 * memory_encoder_size if memory_vocab else 0)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(decoder_size, target_vocab)
+        self.memory_vocab = memory_vocab
+        if memory_vocab:  # the retrieved memory: embedding → BiLSTM states (values) → keys
+            self.memory_embedding = nn.Embedding(memory_vocab, embedding_size, padding_idx=pad_id)
+            self.memory_encoder = BiRNNEncoder(embedding_size, memory_encoder_size, 1, encoder_cell)
+            self.memory_keys = nn.Linear(self.memory_encoder.output_size, self.memory_encoder.output_size)
 
     def _check_source(self, source: Tensor, source_mask: Tensor) -> Tensor:
         if source.dim() != 2 or source.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"Seq2Seq: source must be integer ids of shape [batch, source_length], got {source.dtype} {list(source.shape)}")
         return _check_mask("Seq2Seq", source_mask, tuple(source.shape))
 
-    def encode(self, source: Tensor, source_mask: Tensor) -> AttentionState:
+    def _check_memory(self, memory: Tensor | None, memory_mask: Tensor | None, batch: int) -> Tensor | None:
+        if (memory is None) != (self.memory_vocab == 0):
+            raise ValueError(f"Seq2Seq: memory ids [batch, N, R] are required when memory_vocab > 0 and refused when it is 0 "
+                             f"(memory_vocab={self.memory_vocab}, got {'no memory' if memory is None else 'a memory'})")
+        if memory is None:
+            return None
+        if memory.dim() not in (2, 3) or memory.shape[0] != batch or memory.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"Seq2Seq: memory must be integer ids of shape [{batch}, R] or [{batch}, N, R], "
+                             f"got {memory.dtype} {list(memory.shape)}")
+        return memory != self.pad_id if memory_mask is None else _check_mask("Seq2Seq", memory_mask, tuple(memory.shape))
+
+    def encode(self, source: Tensor, source_mask: Tensor, memory: Tensor | None = None,
+               memory_mask: Tensor | None = None) -> AttentionState:
         """The decoder's initial state: memory, mask and bridged encoder state.
 
         Args:
             source: ``[B, S]`` ids. source_mask: ``[B, S]`` bool.
+            memory: ``[B, N, R]`` (or ``[B, R]``) retrieved-memory ids (only with ``memory_vocab`` > 0).
+            memory_mask: same shape, bool (default: ``memory != pad_id``).
 
         Returns:
-            :class:`AttentionState` with ``values [B, S', M]`` (S' = S, or S
-            rounded up to a multiple of 8 on the fast path).
+            :class:`AttentionState` with ``values [B, S', M]`` (S' = S, or S rounded up to a
+            multiple of 8 on the fast path) and, with a memory, ``retrieved_keys`` /
+            ``retrieved_values [B, N·R, D]`` and ``retrieved_mask [B, N·R]`` (item by item).
         """
         source_mask = self._check_source(source, source_mask)
+        memory_mask = self._check_memory(memory, memory_mask, source.shape[0])
         if self.fast and source.shape[1] % 8:  # fewer distinct shapes for the compiled step
             extra = 8 - source.shape[1] % 8
             source = F.pad(source, (0, extra), value=self.pad_id)
             source_mask = F.pad(source_mask, (0, extra), value=False)
         encoded = self.encoder(self.dropout(self.source_embedding(source)), source_mask)
-        memory = encoded.outputs if self.memory_projection is None else self.memory_projection(encoded.outputs)
+        values = encoded.outputs if self.memory_projection is None else self.memory_projection(encoded.outputs)
         h0, c0 = torch.tanh(self.bridge(encoded.final)).chunk(2, dim=-1)
-        return self.decoder.initial_state(source.shape[0], memory=memory, mask=source_mask, hidden=(h0, c0))
+        if memory is not None:  # the retrieved memory: its own attention over its N·R positions
+            if memory.dim() == 2:  # one item
+                memory, memory_mask = memory[:, None], memory_mask[:, None]
+            if self.fast and memory.shape[2] % 8:
+                extra = 8 - memory.shape[2] % 8
+                memory = F.pad(memory, (0, extra), value=self.pad_id)
+                memory_mask = F.pad(memory_mask, (0, extra), value=False)
+            B, N, R = memory.shape
+            items = self.dropout(self.memory_embedding(memory.reshape(B * N, R)))  # each item encoded apart
+            retrieved = _encode_by_length(self.memory_encoder, items, memory_mask.reshape(B * N, R)).reshape(B, N * R, -1)
+            memory_mask = memory_mask.reshape(B, N * R)
+            return self.decoder.initial_state(source.shape[0], memory=values, mask=source_mask, hidden=(h0, c0),
+                                              retrieved=(self.memory_keys(retrieved), retrieved, memory_mask))
+        return self.decoder.initial_state(source.shape[0], memory=values, mask=source_mask, hidden=(h0, c0))
 
-    def forward(self, source: Tensor, source_mask: Tensor, target_in: Tensor, return_trace: bool = False):
+    def forward(self, source: Tensor, source_mask: Tensor, target_in: Tensor, return_trace: bool = False,
+                memory: Tensor | None = None, memory_mask: Tensor | None = None):
         """Teacher forcing: logits of every next target token.
 
         Args:
             source: ``[B, S]`` ids. source_mask: ``[B, S]`` bool.
             target_in: ``[B, T]`` ids (begin token, then the target without its end).
+            memory, memory_mask: the retrieved memory (see :meth:`encode`).
 
         Returns:
             ``logits [B, T, V]``; with ``return_trace`` also the per-step
@@ -533,7 +670,7 @@ class Seq2Seq(AttentionDecoding):
         """
         if target_in.dim() != 2 or target_in.shape[0] != source.shape[0]:
             raise ValueError(f"Seq2Seq: target_in must have shape [{source.shape[0]}, T], got {list(target_in.shape)}")
-        state = self.encode(source, source_mask)
+        state = self.encode(source, source_mask, memory, memory_mask)
         inputs = self.dropout(self.target_embedding(target_in))  # [B, T, E]
         if not self.decoder.input_feeding and not return_trace:  # every step at once
             outputs, _ = self.decoder.forward_sequence(inputs, state)
@@ -543,18 +680,21 @@ class Seq2Seq(AttentionDecoding):
         return (logits, run.trace) if return_trace else logits
 
 
-    def greedy(self, source: Tensor, source_mask: Tensor, max_length: int | None = None) -> Decoded:
+    def greedy(self, source: Tensor, source_mask: Tensor, max_length: int | None = None,
+               memory: Tensor | None = None, memory_mask: Tensor | None = None) -> Decoded:
         """Batched greedy decoding: the most likely token at each step, until every row has ended.
 
         Args:
             source: ``[B, S]`` ids. source_mask: ``[B, S]`` bool.
             max_length: most output steps (default ``2 S + 10``).
+            memory, memory_mask: the retrieved memory (see :meth:`encode`).
         """
         max_length = 2 * source.shape[1] + 10 if max_length is None else max_length
-        return self.decode_greedy(self.encode(source, source_mask), max_length)
+        return self.decode_greedy(self.encode(source, source_mask, memory, memory_mask), max_length)
 
     def beam_search(self, source: Tensor, source_mask: Tensor, beam_size: int = 5, max_length: int | None = None,
-                    length_penalty: float = 1.0) -> Decoded:
+                    length_penalty: float = 1.0, memory: Tensor | None = None,
+                    memory_mask: Tensor | None = None) -> Decoded:
         """Batched beam search; the final choice is length-normalised.
 
         Every row keeps ``beam_size`` hypotheses ranked by total log-probability;
@@ -568,6 +708,8 @@ class Seq2Seq(AttentionDecoding):
             beam_size: K, at most the target vocabulary size.
             max_length: most output steps (default ``2 S + 10``).
             length_penalty: α ≥ 0.
+            memory, memory_mask: the retrieved memory (see :meth:`encode`).
         """
         max_length = 2 * source.shape[1] + 10 if max_length is None else max_length
-        return self.decode_beam(self.encode(source, source_mask), beam_size, max_length, length_penalty)
+        return self.decode_beam(self.encode(source, source_mask, memory, memory_mask), beam_size, max_length,
+                                length_penalty)

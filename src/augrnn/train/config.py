@@ -69,18 +69,21 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def make_config(model: str, task: str, preset: str = "default") -> DictConfig:
-    """The full default config of ``model`` on ``task`` with ``preset`` applied."""
+def make_config(model: str, task: str, preset: str | None = "default") -> DictConfig:
+    """The full default config of ``model`` on ``task`` with ``preset`` applied (``None``: the
+    dataclasses' defaults alone)."""
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(sorted(MODELS))}")
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(sorted(TASKS))}")
     presets = sorted({p for (m, t, p) in PRESETS if (m, t) == (model, task)})
-    if preset not in presets:
+    if preset is not None and preset not in presets:
         raise ConfigError(f"unknown preset {preset!r} for {model} on {task}; choose one of: {', '.join(presets)}")
     cfg = OmegaConf.structured(RunConfig(model=model, task=task))
     cfg.model_args = OmegaConf.structured(MODELS[model].config_class)
     cfg.task_args = OmegaConf.structured(TASKS[task].config_class)
+    if preset is None:
+        return cfg
     overrides = PRESETS[(model, task, preset)].overrides
     return apply_overrides(cfg, [f"{k}={v}" for k, v in overrides.items()])
 
@@ -155,9 +158,13 @@ def save_config(cfg: DictConfig, path: Path) -> None:
 
 
 def load_config(path: Path) -> DictConfig:
-    """Load a run's saved config, re-typed against the dataclasses."""
+    """Load a run's saved config, re-typed against the dataclasses.
+
+    A key the saved config lacks (an option added after the run was made) takes the dataclass
+    default, the behaviour before the option existed, not the current preset's value.
+    """
     saved = OmegaConf.load(path)
-    cfg = make_config(saved.model, saved.task)
+    cfg = make_config(saved.model, saved.task, preset=None)
     plain = OmegaConf.to_container(saved)
     train = plain.get("train") or {}
     if "stop_bit_errors" in train:  # runs saved before 0.2 named train.stop_error this way

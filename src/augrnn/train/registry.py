@@ -159,15 +159,19 @@ class Seq2SeqConfig:
     score: str = "general"  # dot | general | additive (Luong et al. 2015 eq. 8)
     dropout: float = 0.2
     input_feeding: bool = True  # Luong et al. 2015 §3.3; False: teacher forcing runs every step at once
+    memory_encoder_size: int = 64  # per direction: the encoder of the retrieved memory (tasks with one, e.g. g2p neighbors)
 
 
 @register_model("seq2seq", Seq2SeqConfig, "attentional encoder-decoder (Bahdanau et al. 2014; Luong et al. 2015)")
 def _build_seq2seq(config: Seq2SeqConfig, task: Task, fast: bool) -> nn.Module:
-    return Seq2Seq(task.input_size, task.output_size, fast=fast, **vars(config))
+    # a task with a retrieved memory (g2p with neighbors > 0) tells its vocabulary size
+    return Seq2Seq(task.input_size, task.output_size, fast=fast, memory_vocab=getattr(task, "memory_vocab", 0),
+                   **vars(config))
 
 PRESETS[("seq2seq", "g2p", "default")] = Preset(
     {
         "fast": False,  # measured: the compiled decoder step was slower here (one graph per source length)
+        "threads": 2,  # the budget is 45 min on a 2-core CPU: 2 threads ran 1.4x the steps/s of 1 (BENCHMARKS.md)
         "model_args.embedding_size": 64,
         "model_args.encoder_size": 192,
         "model_args.encoder_layers": 2,
@@ -177,6 +181,11 @@ PRESETS[("seq2seq", "g2p", "default")] = Preset(
         # measured: without input feeding teacher forcing runs every step at once, 1.4x the
         # words/s at the same size, which buys a 2-layer encoder and ~20 epochs in the budget
         "model_args.input_feeding": False,
+        # measured (dev split, BENCHMARKS.md): retrieved train-split neighbours read by a second attention
+        # (task_args.neighbors) took dev WER from 26.2 to 24.3 with two; four beat two by 0.9 points at
+        # 2,500 steps; a 2x32 memory encoder matched 2x64 there at 1.25x the training steps/s
+        "task_args.neighbors": 4,
+        "model_args.memory_encoder_size": 32,
         "task_args.label_smoothing": 0.1,
         "train.optimizer": "adam",
         "train.lr": 2e-3,
@@ -185,8 +194,8 @@ PRESETS[("seq2seq", "g2p", "default")] = Preset(
         "train.batch_size": 256,
         "train.precision": "bf16",  # measured 1.6x the words/s of fp32 on an AVX512-BF16 CPU (BENCHMARKS.md)
         "train.clip_norm": 5.0,
-        "train.steps": 8500,  # ~20 epochs of the 107k train pairs; 9,500 steps took 50.7 min with the other core busy
-        "train.eval_every": 2500,
+        "train.steps": 13000,  # ~31 epochs of the 107k train pairs in ~38 min on the 2 cores (BENCHMARKS.md)
+        "train.eval_every": 3250,
         "train.eval_batch_size": 512,
         "train.log_every": 50,
     },

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from augrnn.viz.figures import _save  # noqa: E402
 
-__all__ = ["plot_alignments", "plot_image_attention"]
+__all__ = ["plot_alignments", "plot_retrieval_alignments", "plot_image_attention"]
 
 
 def plot_alignments(examples: Sequence[tuple[Sequence[str], Sequence[str], np.ndarray]], path: Path,
@@ -37,14 +37,49 @@ def plot_alignments(examples: Sequence[tuple[Sequence[str], Sequence[str], np.nd
     for ax in axes.flat[len(examples):]:
         ax.axis("off")
     for ax, (inputs, outputs, weights) in zip(axes.flat, examples):
-        weights = np.asarray(weights)[: len(outputs), : len(inputs)]
-        ax.imshow(weights, cmap="gray_r", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
-        ax.set_xticks(range(len(inputs)), list(inputs))
-        ax.set_yticks(range(len(outputs)), list(outputs), fontsize=8)
-        ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
+        _matrix(ax, weights, list(inputs), list(outputs), "input")
         ax.set_title("".join(inputs), fontsize=10)
-        ax.set_xlabel("input")
         ax.set_ylabel("output")
+    return _save(fig, path, title)
+
+
+def _matrix(ax, weights: np.ndarray, columns: list[str], rows: list[str], xlabel: str, small: bool = False) -> None:
+    """``weights [rows, columns]`` as a grey matrix, column names on top (turned and small for long memories)."""
+    weights = np.asarray(weights)[: len(rows), : len(columns)]
+    ax.imshow(weights, cmap="gray_r", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(columns)), columns, fontsize=7 if small else 10, rotation=90 if small else 0)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
+    ax.set_xlabel(xlabel)
+
+
+def plot_retrieval_alignments(examples: Sequence[tuple[str, Sequence[str], Sequence[str], np.ndarray, np.ndarray]],
+                              path: Path, title: str = "") -> Path:
+    """One row per example, two panels: the attention over the word's letters and, beside it, the
+    attention over the retrieved neighbours (a second memory), output tokens as rows.
+
+    Args:
+        examples: ``(word, memory_labels [R], output_tokens [L], letter_weights [L, S], memory_weights [L, R])``
+            each; ``S = len(word)``; a memory label ``"|"`` ends a neighbour (drawn as a line).
+        path: the PNG to write (directories are created).
+        title: figure title.
+
+    Returns:
+        ``path``.
+    """
+    if not examples:
+        raise ValueError("plot_retrieval_alignments: need at least one example")
+    widest = max(len(word) + len(memory) for word, memory, *_ in examples)
+    fig, axes = plt.subplots(len(examples), 2, squeeze=False,
+                             figsize=(min(22.0, 2.5 + 0.2 * widest), 2.6 + 2.4 * len(examples)),
+                             gridspec_kw={"width_ratios": [max(len(e[0]) for e in examples) + 2,
+                                                           max(len(e[1]) for e in examples)]})
+    for (word, memory, outputs, letter_weights, memory_weights), (left, right) in zip(examples, axes):
+        _matrix(left, letter_weights, list(word), list(outputs), "letters")
+        _matrix(right, memory_weights, list(memory), list(outputs), "neighbours", small=True)
+        for end in [i for i, label in enumerate(memory) if label == "|"][:-1]:
+            right.axvline(end + 0.5, color="#1f77b4", linewidth=0.8)
+        left.set_ylabel(f"{word}\noutput")
     return _save(fig, path, title)
 
 

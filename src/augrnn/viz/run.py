@@ -84,7 +84,7 @@ def _seq2seq_figures(cfg, model, task, device, run_dir: Path, size: int | None, 
 
     The words are drawn with ``seed`` among those with ``size`` letters (default: any length 5-10).
     """
-    from augrnn.viz.alignment import plot_alignments
+    from augrnn.viz.alignment import plot_alignments, plot_retrieval_alignments
 
     words = sorted(task.split_words(task.config.eval_split))
     lengths = (size, size) if size is not None else (5, 10)
@@ -93,14 +93,19 @@ def _seq2seq_figures(cfg, model, task, device, run_dir: Path, size: int | None, 
         raise ValueError(f"--length: no {task.config.eval_split} word has {size} letters")
     rng = np.random.default_rng(seed)
     chosen = [words[i] for i in sorted(rng.choice(len(words), size=min(6, len(words)), replace=False))]
-    source, mask = task.encode_words(chosen, device)
     with torch.no_grad():
-        decoded = task.decode(model, source, mask)
+        decoded = task.decode_words(model, chosen, device)
     phones = task.phones_of(decoded.tokens, decoded.lengths)
-    weights = decoded.weights.detach().cpu().numpy()
-    examples = [(list(w), list(p) + ["</s>"], weights[i]) for i, (w, p) in enumerate(zip(chosen, phones))]
-    return [plot_alignments(examples, run_dir / "figures" / "attention_g2p.png",
-                            title=f"{cfg.model} on {cfg.task}: attention (rows: output phones, columns: letters)")]
+    columns = task.attention_columns(chosen, decoded.weights.detach().float().cpu())  # letters (+ neighbours)
+    path = run_dir / "figures" / "attention_g2p.png"
+    if task.config.neighbors:  # the letters' and the neighbours' attention side by side, three words
+        examples = [(w, labels[len(w):], list(p) + ["</s>"], weights[:, : len(w)].numpy(), weights[:, len(w):].numpy())
+                    for w, (labels, weights), p in list(zip(chosen, columns, phones))[:3]]
+        return [plot_retrieval_alignments(examples, path, title=f"{cfg.model} on {cfg.task}: attention of each output "
+                                          "phone over the letters and over the retrieved neighbours")]
+    examples = [(labels, list(p) + ["</s>"], weights.numpy()) for (labels, weights), p in zip(columns, phones)]
+    return [plot_alignments(examples, path, title=f"{cfg.model} on {cfg.task}: attention (rows: output phones, "
+                            "columns: letters)")]
 
 
 @register_figures("reader")

@@ -519,17 +519,18 @@ class AttentionView(View):
         from augrnn.tasks.g2p import BOS, EOS, _vocab, load_lexicon
 
         word = example["word"]
-        source, mask = task.encode_words([word], device)  # [1, S]
-        decoded = task.decode(model, source, mask)
+        inputs = task.model_inputs([word], device)  # source [1, S] (and the retrieved memory)
+        decoded = task.decode(model, **inputs)
         n = int(decoded.lengths[0])
         ended = n < decoded.tokens.shape[1] and int(decoded.tokens[0, n]) == EOS
         steps = n + int(ended)
         phones = list(task.phones_of(decoded.tokens, decoded.lengths)[0])
-        weights = decoded.weights[0, :steps, : len(word)]  # α [L, S]
+        labels, weights = task.attention_columns([word], decoded.weights[:, :steps])[0]  # α [L, S (+ R)]
 
         # the most likely next phones at every step, given the decoded output before it (teacher forcing)
         target_in = torch.cat([torch.full((1, 1), BOS, dtype=torch.long, device=device), decoded.tokens[:, : steps - 1]], 1)
-        logits = model(source, mask, target_in)[0]  # [L, V]
+        memory = {"memory": inputs["memory"]} if "memory" in inputs else {}
+        logits = model(inputs["source"], inputs["source_mask"], target_in, **memory)[0]  # [L, V]
         never = torch.zeros(logits.shape[-1], dtype=torch.bool, device=device)
         never[:BOS + 1] = True  # padding and begin are never emitted
         probs = torch.softmax(logits.masked_fill(never, float("-inf")), -1)
@@ -539,7 +540,7 @@ class AttentionView(View):
         decodings = [{"name": "greedy" if task.config.beam_size == 1 else f"beam search, beam {task.config.beam_size}",
                       "phones": phones, "log_prob": round(float(decoded.scores[0]), 3)}]
         if task.config.beam_size != VIEW_BEAM:
-            beam = model.beam_search(source, mask, beam_size=VIEW_BEAM, length_penalty=task.config.length_penalty)
+            beam = model.beam_search(beam_size=VIEW_BEAM, length_penalty=task.config.length_penalty, **inputs)
             decodings.append({"name": f"beam search, beam {VIEW_BEAM}",
                               "phones": list(task.phones_of(beam.tokens, beam.lengths)[0]),
                               "log_prob": round(float(beam.scores[0]), 3)})
@@ -549,10 +550,14 @@ class AttentionView(View):
                 split, references = name, [list(r) for r in words[word]]
         return {
             "steps": steps, "step_label": "output phone", "title": f"{cfg.model} on {cfg.task}",
-            "help": ("Rows: the phones the model wrote (top to bottom), columns: the letters of the word. "
-                     "The outlined row is the selected output step; below, its attention over the letters "
+            "help": ("Rows: the phones the model wrote (top to bottom), columns: the letters of the word"
+                     + (" then the retrieved neighbours (their letters, upper case where shared with the word, "
+                        "→ their phones /…/, | between neighbours; the model attends over the word and over the "
+                        "neighbours apart, each row of each part sums to 1)" if len(labels) > len(word) else "")
+                     + ". The outlined row is the selected output step; below, its attention over the letters "
                      "and the phones it found most likely at that step."),
-            "inputs": list(word), "outputs": phones + (["</s>"] if ended else []),
+            "inputs": labels, "outputs": phones + (["</s>"] if ended else []),
+            "input_label": "letters, then retrieved neighbours" if len(labels) > len(word) else "input letters",
             "weights": to_list(weights, 3),
             "candidates": {"tokens": [[names[i] for i in row] for row in top.indices.tolist()],
                            "probs": to_list(top.values, 3)},

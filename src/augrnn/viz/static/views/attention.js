@@ -1,6 +1,6 @@
 /* Front-end view "attention": seq2seq on G2P (Python side: augrnn.viz.views.AttentionView).
  *
- * data = {steps, step_label, inputs: [letter], outputs: [phone], weights: [step][letter],
+ * data = {steps, step_label, inputs: [letter], input_label?, outputs: [phone], weights: [step][letter],
  *         candidates: {tokens: [step][k], probs: [step][k]},
  *         decodings: [{name, phones, log_prob}], split, references: [[phone]]}
  * Draws the attention matrix (output phones x input letters) with the selected output step
@@ -37,8 +37,8 @@
       height: Math.max(260, Math.min(900, L * 22 + 120)),
       width: Math.max(360, Math.min(1100, S * 48 + 200)),
       margin: { l: 70, r: 20, t: 60, b: 20 },
-      title: { text: "attention: output phones (rows) over input letters (columns)", font: { size: 13 } },
-      xaxis: { side: "top", tickvals: range(S), ticktext: data.inputs, title: { text: "input letter" }, range: [-0.5, S - 0.5] },
+      title: { text: `attention: output phones (rows) over ${data.input_label || "input letters"} (columns)`, font: { size: 13 } },
+      xaxis: { side: "top", tickvals: range(S), ticktext: data.inputs, title: { text: data.input_label || "input letter" }, range: [-0.5, S - 0.5] },
       yaxis: { tickvals: range(L), ticktext: data.outputs.map(esc), autorange: "reversed", title: { text: data.step_label } },
       shapes: [{ type: "rect", xref: "x", yref: "y", x0: -0.5, x1: S - 0.5, y0: -0.5, y1: 0.5,
                  line: { color: FOCUS_COLOUR, width: 3 }, fillcolor: "rgba(0,0,0,0)" }],
@@ -63,7 +63,7 @@
     const layout = {
       height: 260, margin: { l: 50, r: 20, t: 40, b: 40 }, showlegend: false,
       title: { text: `${data.step_label} ${t}: '${esc(data.outputs[t])}'`, font: { size: 13 } },
-      xaxis: { domain: [0, 0.55], tickvals: range(S), ticktext: data.inputs, title: { text: "its attention over the letters" } },
+      xaxis: { domain: [0, 0.55], tickvals: range(S), ticktext: data.inputs, title: { text: `its attention over the ${data.input_label || "letters"}` } },
       yaxis: { range: [0, 1] },
       xaxis2: { domain: [0.65, 1], anchor: "y2", type: "category", title: { text: "most likely phones at this step" } },
       yaxis2: { range: [0, 1], anchor: "x2" },
