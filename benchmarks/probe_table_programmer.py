@@ -44,9 +44,6 @@ def main() -> None:
     p.add_argument("--train-extra", default="", help="training-only templates: all | names (task_args.train_extra)")
     p.add_argument("--column-inputs", default="all", help="model_args.column_inputs: all | history | operation")
     p.add_argument("--op-pointer", action="store_true", help="model_args.op_pointer")
-    p.add_argument("--column-repeats", type=float, default=0.0, help="model_args.column_repeats (κ)")
-    p.add_argument("--column-context", type=int, default=0, help="model_args.column_context")
-    p.add_argument("--names-only", action="store_true", help="model_args.names_only")
     p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
     p.add_argument("--adam-eps", type=float, default=1e-8)
     p.add_argument("--diagnose-every", type=int, default=0, help="also run diagnose every this many batches (0: at the end only)")
@@ -59,9 +56,7 @@ def main() -> None:
                                      train_weights=a.train_weights, train_extra=a.train_extra))
     model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
                             operations=a.operations, keep=a.keep,
-                            dropout=a.dropout, column_inputs=a.column_inputs, op_pointer=a.op_pointer,
-                            column_repeats=a.column_repeats, column_context=a.column_context,
-                            names_only=a.names_only)
+                            dropout=a.dropout, column_inputs=a.column_inputs, op_pointer=a.op_pointer)
     if a.init.startswith("uniform:"):
         with torch.no_grad():
             for q in model.parameters():

@@ -74,13 +74,9 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` (+ ``bias [B, L]``) → context ``[B, H]``,
-    weights ``[B, L]``."""
-    scores = torch.einsum("blh,bh->bl", keys, query)
-    if bias is not None:
-        scores = scores + bias
-    scores = scores.masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
+def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
+    scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
@@ -298,7 +294,6 @@ class TableProgrammerState(NamedTuple):
     op_weights: Tensor  # [B, K]  α^op_t over TABLE_OPERATIONS
     col_weights: Tensor  # [B, C]  α^col_t
     question_attention: Tensor  # [B, L]  attention over the question at step t
-    column_reads: Tensor  # [B, K, L]  Σ_{s≤t} α^op_s(k)·a^col_s(l): the words each operation's steps read (column_repeats)
     # constant over the program:
     keys: Tensor  # [B, L, H]  question RNN states z_i
     word_mask: Tensor  # [B, L]
@@ -312,8 +307,6 @@ class TableProgrammerState(NamedTuple):
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
     word_ops: Tensor | None = None  # [B, L, H]  the question's words in the operations' space (op_pointer)
-    column_keys: Tensor | None = None  # [B, L, H]  keys of the column attention (None: keys; column_context)
-    name_mask: Tensor | None = None  # [B, L]  words the column attention may read (None: word_mask; names_only)
 
 
 class TableProgrammerCell(nn.Module):
@@ -360,13 +353,6 @@ class TableProgrammerCell(nn.Module):
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
-        op_pointer: the operation logits also score the word the step attends to, seen through a
-            learned map of the word embeddings (an operation pointer by name).
-        column_repeats: κ ≥ 0 (0 = off): the column attention over the words is scored
-            ``z_l·query − κ·Σ_k α^op_t(k)·R_{t−1}(k, l)``, where ``R(k, l)`` is how much earlier
-            steps choosing operation k attended word l: a repeated operation reads the next name
-            its words point to ("difference sum X **sum Y**": the second ``sum`` reads Y), which
-            ``column_inputs="operation"`` alone cannot (the same operation asks the same question).
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -375,11 +361,9 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_repeats: float = 0.0) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
-        if column_repeats < 0:
-            raise ValueError(f"TableProgrammerCell: column_repeats must be >= 0, got {column_repeats}")
-        self.op_pointer, self.column_repeats = bool(op_pointer), float(column_repeats)
+        self.op_pointer = bool(op_pointer)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
         if column_inputs not in ("all", "history", "operation"):
@@ -411,8 +395,7 @@ class TableProgrammerCell(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
-                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}")
-                + (f", column_repeats={self.column_repeats}" if self.column_repeats else ""))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -436,11 +419,9 @@ class TableProgrammerCell(nn.Module):
         return TableProgrammerState(
             zeros(B, self.hidden_size), row_mask, row_mask, zeros(B), zeros(B), zeros(B), zeros(B, M, C),
             zeros(B, len(NP.TABLE_OPERATIONS)), zeros(B, C), zeros(B, keys.shape[1]),
-            zeros(B, len(NP.TABLE_OPERATIONS), keys.shape[1]),
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
             torch.full((B,), float(hard), device=device, dtype=dtype), context.get("word_ops"),
-            context.get("column_keys"), context.get("name_mask"),
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -464,13 +445,8 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
         h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
-        column_query = self.column_query(torch.cat([q_col, h_col, operation], -1))
-        # "the second sum reads the next name": words this operation's earlier steps read score −κ·R
-        repeats = -self.column_repeats * torch.einsum("bk,bkl->bl", op_weights, state.column_reads) \
-            if self.column_repeats else None
-        column_keys = state.keys if state.column_keys is None else state.column_keys
-        name_mask = state.word_mask if state.name_mask is None else state.name_mask
-        col_context, col_attention = _attend(column_keys, column_query, name_mask, repeats)
+        col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
+                                             state.word_mask)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -485,7 +461,6 @@ class TableProgrammerCell(nn.Module):
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
             question_attention=attention,
-            column_reads=state.column_reads + op_weights.unsqueeze(-1) * col_attention.unsqueeze(1),
         )
         return scalar.unsqueeze(-1), new_state
 
@@ -507,7 +482,6 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
-        op_pointer, column_repeats: see :class:`TableProgrammerCell`.
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -521,14 +495,8 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False, column_repeats: float = 0.0, column_context: int = 0,
-                 names_only: bool = False) -> None:
+                 op_pointer: bool = False) -> None:
         super().__init__()
-        self.names_only = bool(names_only)
-        if column_context < 0:
-            raise ValueError(f"TableProgrammer: column_context must be >= 0, got {column_context}")
-        # the column attention's keys also see the column_context words left of each word
-        self.column_context = nn.Linear(column_context * embedding_size, hidden_size) if column_context else None
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
                              f"got {vocabulary_size}, {hidden_size}, {embedding_size}, {steps}")
@@ -538,8 +506,7 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer,
-                                        column_repeats=column_repeats)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
 
@@ -567,18 +534,7 @@ class TableProgrammer(nn.Module):
         columns = self.column_projection(self.embeddings(batch.column_names))  # P: [B, C, H]
         word_names = self.column_projection(self.embeddings(words))  # the question's words as names: [B, L, H]
         word_ops = None if self.op_projection is None else self.op_projection(embedded)
-        column_keys = None
-        if self.column_context is not None:  # z_l + W [e_{l−w}; …; e_{l−1}]: "the name after a sum word"
-            w = self.column_context.in_features // embedded.shape[-1]
-            padded = F.pad(embedded, (0, 0, w, 0))  # w zero words in front
-            left = torch.cat([padded[:, k:k + L] for k in range(w)], -1)  # [B, L, w·E]
-            column_keys = keys + self.column_context(left)
-        name_mask = None
-        if self.names_only:  # the words that name a column of this table (exact match), else every word
-            is_name = ((words.unsqueeze(-1) == batch.column_names.unsqueeze(1)) & (batch.column_mask.unsqueeze(1) > 0))
-            name_mask = is_name.any(-1).to(word_mask.dtype) * word_mask
-            name_mask = torch.where(name_mask.sum(-1, keepdim=True) > 0, name_mask, word_mask)
-        context = dict(word_ops=word_ops, column_keys=column_keys, name_mask=name_mask, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
+        context = dict(word_ops=word_ops, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
                        numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
                        column_mask=batch.column_mask)
         state = self.cell.initial_state(B, context=context, hard=hard)

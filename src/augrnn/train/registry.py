@@ -389,7 +389,6 @@ class NeuralProgrammerConfig:
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     op_pointer: bool = False  # table version: the operation logits also score the attended word as an operation name
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
-    column_repeats: float = 0.0  # table version: κ, a repeated op's column attention discounts words its earlier steps read
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -409,8 +408,7 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout,
-                               column_inputs=config.column_inputs, op_pointer=config.op_pointer,
-                               column_repeats=config.column_repeats)
+                               column_inputs=config.column_inputs, op_pointer=config.op_pointer)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 
