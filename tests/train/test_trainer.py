@@ -226,3 +226,63 @@ def test_bad_restarts_are_a_clear_config_error(tmp_path, override):
 
     with pytest.raises(ConfigError, match="restart"):
         _train(tmp_path / "bad", 5, [override])
+
+
+def test_weight_average_matches_a_float64_reference():
+    from augrnn.train.trainer import WeightAverage
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).double()
+    decay = 0.7
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+    ema = WeightAverage(model, decay)
+    for _ in range(5):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+            model(torch.randn(4, 3, dtype=torch.float64))  # BatchNorm's running statistics move too (floating buffers)
+        ema.update()
+        for key, value in model.state_dict().items():
+            if value.is_floating_point():
+                reference[key] = decay * reference[key] + (1 - decay) * value
+    averaged = ema.state_dict()
+    for key, value in reference.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(averaged[key], value, rtol=1e-12, atol=1e-12)
+    assert averaged["1.num_batches_tracked"] == 5  # integer buffers are the model's own
+    own = {k: v.clone() for k, v in model.state_dict().items()}
+    with ema.swapped() as swapped:
+        assert swapped is model
+        torch.testing.assert_close(model.state_dict(), averaged, rtol=0, atol=0)
+    torch.testing.assert_close(model.state_dict(), own, rtol=0, atol=0)  # its own weights are back
+
+
+def test_ema_decay_scores_and_saves_the_average_without_changing_training(tmp_path):
+    """train.ema_decay: the weights being trained are those of a run without it; evaluation, best.pt,
+    last.pt's ``model`` and load_run hold the average; resuming equals an uninterrupted run."""
+    from augrnn.train.trainer import evaluate
+
+    _train(tmp_path / "plain", 12)
+    _train(tmp_path / "ema", 12, ["ema_decay=0.8"])
+    _train(tmp_path / "split", 6, ["ema_decay=0.8"])
+    _train(tmp_path / "split", 12, ["ema_decay=0.8"])
+    a, b, c = (load_checkpoint(tmp_path / name / "last.pt") for name in ("plain", "ema", "split"))
+    assert "train_model" not in a
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["train_model"][key])
+        assert torch.equal(b["model"][key], c["model"][key]) and torch.equal(b["train_model"][key], c["train_model"][key])
+    assert any(not torch.equal(b["model"][k], b["train_model"][k]) for k in a["model"])
+    cfg, model, task, device = load_run(tmp_path / "ema", which="last")
+    assert all(torch.equal(v, b["model"][k]) for k, v in model.state_dict().items())
+    logged = [r for r in map(json.loads, (tmp_path / "ema" / "metrics.jsonl").read_text().splitlines()) if r["split"] == "eval"]
+    scored = evaluate(model, task, seed=cfg.seed + 1, batches=cfg.train.eval_batches,
+                      batch_size=cfg.train.eval_batch_size, device=device)
+    assert logged[-1]["cost"] == pytest.approx(scored["cost"], rel=1e-6)
+
+
+@pytest.mark.parametrize("value", ["1.0", "-0.1"])
+def test_bad_ema_decay_is_a_clear_config_error(tmp_path, value):
+    from augrnn.train.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.ema_decay must be in \[0, 1\)"):
+        _train(tmp_path / "bad", 2, [f"ema_decay={value}"])

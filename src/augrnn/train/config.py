@@ -51,6 +51,7 @@ class TrainConfig:
     lr_final_ratio: float = 0.0  # cosine: the final learning rate as a fraction of lr
     lr_step_every: int = 0  # step: updates between decays (0 = never)
     lr_step_factor: float = 0.5  # step: the decay factor (Sukhbaatar et al. 2015 halve it every 25 epochs)
+    ema_decay: float = 0.0  # > 0: evaluate and save an exponential moving average of the weights, avg ← d·avg + (1−d)·w after each update (Polyak averaging); 0 = off
     precision: str = "fp32"  # fp32 | bf16: autocast of the training forward pass and loss to bfloat16 (weights, gradients, optimiser and evaluation stay fp32)
 
 

@@ -3,11 +3,13 @@
 It needs a module mapping ``inputs [B, T, I]`` to ``logits [B, T, O]`` and a
 :class:`augrnn.tasks.Task`; it owns the optimiser, gradient clipping, the
 curriculum, evaluation, logging (``metrics.jsonl`` and TensorBoard), atomic
-checkpoints (``last.pt``, ``best.pt``) and resuming from them.
+checkpoints (``last.pt``, ``best.pt``) and resuming from them, and optionally an
+exponential moving average of the weights (``train.ema_decay``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -19,13 +21,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from augrnn.tasks import Task
 from augrnn.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
 from augrnn.train.config import ConfigError, TrainConfig
 
-__all__ = ["Trainer", "evaluate", "make_optimizer", "MetricsLog", "add_gradient_noise", "scheduled_lr"]
+__all__ = ["Trainer", "WeightAverage", "evaluate", "make_optimizer", "MetricsLog", "add_gradient_noise", "scheduled_lr"]
 
 OPTIMIZERS = ("adam", "rmsprop")
 
@@ -68,6 +71,65 @@ def evaluate(
         count += len(next(iter(values.values())))
     model.train(was_training)
     return {**{key: total / max(count, 1) for key, total in sums.items()}, "examples": count}
+
+
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights and buffers (Polyak
+    averaging): ``average ← decay·average + (1 − decay)·weights`` after every update, by
+    :func:`torch.optim.swa_utils.get_ema_multi_avg_fn`. It starts from the weights it is given.
+
+    Unlike :class:`torch.optim.swa_utils.AveragedModel` it keeps no second module (a deep copy
+    of a model holding compiled steps): :meth:`swapped` puts the average into the model itself.
+
+    Examples:
+        >>> layer = nn.Linear(1, 1, bias=False)
+        >>> _ = layer.weight.data.fill_(0.0)
+        >>> ema = WeightAverage(layer, decay=0.5)
+        >>> _ = layer.weight.data.fill_(1.0); ema.update()
+        >>> _ = layer.weight.data.fill_(3.0); ema.update()
+        >>> ema.state_dict()["weight"].item(), layer.weight.item()
+        (1.75, 3.0)
+        >>> with ema.swapped():
+        ...     layer.weight.item()
+        1.75
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"WeightAverage: decay must be in (0, 1), got {decay!r}")
+        self.model = model
+        state = model.state_dict()  # detached tensors sharing the parameters' storage
+        self.names = [name for name, value in state.items() if value.is_floating_point()]
+        self.live = [state[name] for name in self.names]
+        self.average = [value.detach().clone() for value in self.live]
+        self._update = get_ema_multi_avg_fn(decay)
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self._update(self.average, self.live, None)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        """Within the block the model holds the averaged weights; its own come back after."""
+        with torch.no_grad():
+            own = [value.clone() for value in self.live]
+            for value, average in zip(self.live, self.average):
+                value.copy_(average)
+        try:
+            yield self.model
+        finally:
+            with torch.no_grad():
+                for value, saved in zip(self.live, own):
+                    value.copy_(saved)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The model's ``state_dict`` with the averaged values (loadable into the model)."""
+        return {**self.model.state_dict(), **dict(zip(self.names, self.average))}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        for name, value in zip(self.names, self.average):
+            value.copy_(state[name])
 
 
 class MetricsLog:
@@ -132,6 +194,10 @@ class Trainer:
         extra_state: saved in checkpoints (e.g. the resolved config).
         hooks: ``hook(trainer, split, step, metrics)`` called after each log.
         progress: show a tqdm bar.
+
+    With ``cfg.ema_decay > 0`` evaluation scores the moving average of the weights, and a
+    checkpoint's ``model`` holds that average (what ``load_run``, ``predict`` and the pictures
+    use); the weights being trained are saved beside it as ``train_model``.
     """
 
     def __init__(
@@ -157,6 +223,7 @@ class Trainer:
         self.optimizer = make_optimizer(model.parameters(), cfg)
         self.rng = np.random.default_rng(seed)
         self.state = TrainState()
+        self.ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         if cfg.curriculum:
             low, high = task.train_size_range
             self.state.curriculum_size = max(low, min(high, cfg.curriculum_start))
@@ -164,8 +231,11 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def _payload(self) -> dict[str, Any]:
+        weights = {"model": self.model.state_dict()}
+        if self.ema is not None:
+            weights = {"model": self.ema.state_dict(), "train_model": weights["model"]}
         return {
-            "model": self.model.state_dict(),
+            **weights,
             "optimizer": self.optimizer.state_dict(),
             "train_state": vars(self.state).copy(),
             "data_rng": self.rng.bit_generator.state,
@@ -183,7 +253,9 @@ class Trainer:
             return
         ckpt = load_checkpoint(path)
         try:
-            self.model.load_state_dict(ckpt["model"])
+            self.model.load_state_dict(ckpt.get("train_model", ckpt["model"]))
+            if self.ema is not None:  # a run that turns the average on when resumed starts it here
+                self.ema.load_state_dict(ckpt["model"] if "train_model" in ckpt else self.model.state_dict())
         except RuntimeError as err:
             raise ConfigError(
                 f"cannot resume {self.run_dir}: its checkpoint does not fit this model "
@@ -218,16 +290,20 @@ class Trainer:
         if self.cfg.grad_noise_eta > 0:
             add_gradient_noise(self.model.parameters(), self.state.step, self.cfg.grad_noise_eta, self.cfg.grad_noise_gamma)
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update()
         with torch.no_grad():
             metrics = {k: v.detach().float().mean() for k, v in self.task.metrics(outputs, batch).items()}
         metrics["loss"] = loss.detach()
         return metrics
 
     def evaluate(self, size: int | None = None) -> dict[str, float]:
-        return evaluate(
-            self.model, self.task, seed=self.seed + 1, batches=self.cfg.eval_batches,
-            batch_size=self.cfg.eval_batch_size, size=size, device=self.device,
-        )
+        """Scores the averaged weights when ``cfg.ema_decay > 0``."""
+        with self.ema.swapped() if self.ema is not None else contextlib.nullcontext():
+            return evaluate(
+                self.model, self.task, seed=self.seed + 1, batches=self.cfg.eval_batches,
+                batch_size=self.cfg.eval_batch_size, size=size, device=self.device,
+            )
 
     def fit(self) -> dict[str, float]:
         """Train until ``cfg.steps`` or the stop criterion; return the last evaluation."""
@@ -361,6 +437,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"train.lr_final_ratio must be in [0, 1], got {cfg.lr_final_ratio!r}")
     if not 0.0 < cfg.lr_step_factor <= 1.0:
         raise ConfigError(f"train.lr_step_factor must be in (0, 1], got {cfg.lr_step_factor!r}")
+    if not 0.0 <= cfg.ema_decay < 1.0:
+        raise ConfigError(f"train.ema_decay must be in [0, 1) (0 disables it), got {cfg.ema_decay!r}")
     for name in ("clip_value", "clip_norm", "grad_noise_eta", "grad_noise_gamma", "lr_step_every"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"train.{name} must be >= 0 (0 disables it), got {getattr(cfg, name)!r}")
