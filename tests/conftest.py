@@ -63,7 +63,7 @@ def act_parity_run(tmp_path_factory):
 TINY_G2P = ["fast=false", "train.batch_size=16", "train.steps=30", "train.eval_every=15", "train.eval_batch_size=32",
             "train.log_every=5", "task_args.train_words=300", "task_args.eval_words=16", "model_args.embedding_size=8",
             "model_args.encoder_size=8", "model_args.encoder_layers=1", "model_args.decoder_size=16",
-            "model_args.dropout=0.0", "train.precision=fp32", "task_args.neighbors=0", "threads=1"]
+            "model_args.dropout=0.0", "train.precision=fp32", "train.ema_decay=0.0", "task_args.neighbors=0", "threads=1"]
 # reader on digit strips: a small CNN and decoder, 16 evaluation strips
 TINY_READER = ["fast=false", "train.batch_size=8", "train.steps=30", "train.eval_every=15", "train.eval_batch_size=16",
                "train.log_every=5", "task_args.eval_strips=16", "model_args.channels=8", "model_args.embedding_size=4",

@@ -6,10 +6,11 @@ import pytest
 
 from augrnn.cli import main
 
-# the default preset (four retrieved neighbours per word) at a tiny size, on one thread
+# the default preset (six retrieved neighbours per word, saved weights averaged) at a tiny size, on one
+# thread; a short average (0.5) so that six steps move it
 TINY = ["-s", "train_words=200", "-s", "eval_words=20", "-s", "embedding_size=8", "-s", "encoder_size=8",
         "-s", "decoder_size=16", "-s", "memory_encoder_size=4", "-s", "batch_size=16", "-s", "steps=6",
-        "-s", "eval_every=3", "-s", "eval_batch_size=32", "-s", "log_every=3", "-s", "threads=1"]
+        "-s", "eval_every=3", "-s", "eval_batch_size=32", "-s", "log_every=3", "-s", "threads=1", "-s", "ema_decay=0.5"]
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +18,14 @@ def run_dir(tmp_path_factory):
     run = tmp_path_factory.mktemp("g2p") / "run"
     assert main(["train", "seq2seq", "g2p", "--run-dir", str(run), "--no-progress", *TINY]) == 0
     return run
+
+
+def test_the_run_saves_the_weight_average_beside_the_trained_weights(run_dir):
+    from augrnn.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(run_dir / "last.pt")
+    assert ckpt["config"]["train"]["ema_decay"] == 0.5 and set(ckpt["train_model"]) == set(ckpt["model"])
+    assert any(not (ckpt["model"][k] == ckpt["train_model"][k]).all() for k in ckpt["model"])
 
 
 def test_eval_on_test_split_with_beam(run_dir, capsys):

@@ -92,15 +92,15 @@ def test_load_config_reads_runs_saved_with_the_old_stop_key(tmp_path):
 
 def test_a_key_an_old_run_lacks_takes_the_dataclass_default_not_the_preset(tmp_path):
     """Runs saved before an option existed keep the behaviour they were trained with: the g2p preset now
-    retrieves 4 neighbours, a run saved without the key loads with none (the dataclass default)."""
+    retrieves 6 neighbours and averages its weights, a run saved without the key loads with none (the dataclass default)."""
     from augrnn.train.config import load_config, save_config
 
     cfg = make_config("seq2seq", "g2p")
-    assert cfg.task_args.neighbors == 4 and cfg.threads == 2
+    assert cfg.task_args.neighbors == 6 and cfg.threads == 2 and cfg.train.ema_decay == 0.999
     path = tmp_path / "config.yaml"
     save_config(cfg, path)
-    assert load_config(path).task_args.neighbors == 4  # saved keys win
-    old = "\n".join(line for line in path.read_text().splitlines() if "neighbors:" not in line)
+    assert load_config(path).task_args.neighbors == 6  # saved keys win
+    old = "\n".join(line for line in path.read_text().splitlines() if not {"neighbors:", "ema_decay:"} & set(line.split()))
     path.write_text(old)
     loaded = load_config(path)
-    assert loaded.task_args.neighbors == 0 and loaded.model_args.encoder_layers == 2 and loaded.threads == 2
+    assert loaded.task_args.neighbors == 0 and loaded.train.ema_decay == 0.0 and loaded.model_args.encoder_layers == 2 and loaded.threads == 2
