@@ -31,8 +31,9 @@ def test_the_run_saves_the_weight_average_beside_the_trained_weights(run_dir):
 def test_eval_on_test_split_with_beam(run_dir, capsys):
     assert main(["eval", str(run_dir), "--json", "-s", "eval_split=test", "-s", "beam_size=3"]) == 0
     result = json.loads(capsys.readouterr().out)
-    for key in ("wer", "per", "wer_stress", "per_stress", "nll"):
+    for key in ("wer", "per", "wer_stress", "per_stress", "per_corpus", "per_corpus_stress", "nll"):
         assert result[key] >= 0
+    assert not {"edits", "phones", "edits_stress", "phones_stress"} & set(result)  # summed into per_corpus
     assert result["wer"] <= result["wer_stress"] <= 100
 
 

@@ -12,7 +12,8 @@ import torch
 
 from augrnn.nn import Seq2Seq
 from augrnn.tasks import TASKS
-from augrnn.tasks.g2p import BOS, EOS, PAD, G2PConfig, G2PTask, edit_distance, load_lexicon, score_words, split_of
+from augrnn.tasks.g2p import (BOS, EOS, PAD, G2PConfig, G2PTask, edit_distance, load_lexicon, score_words, split_of,
+    summarize_scores)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,12 @@ def test_edit_distance_and_scores_by_hand():
     assert s["wer"] == [0.0, 0.0, 100.0, 100.0] and s["wer_stress"] == [0.0, 100.0, 100.0, 100.0]
     assert s["per"] == pytest.approx([0.0, 0.0, 100 / 6, 100 / 3])
     assert s["per_stress"] == pytest.approx([0.0, 100 / 6, 100 / 6, 100 / 3])
+    assert s["edits"] == [0, 0, 1, 1] and s["edits_stress"] == [0, 1, 1, 1] and s["phones"] == [6, 6, 6, 3]
+    # the corpus PER divides the totals: 2 edits in 21 reference phones (the per-word mean is 50/8 %)
+    means = {key: sum(values) / len(values) for key, values in s.items()}
+    summary = summarize_scores(means)
+    assert summary["per_corpus"] == pytest.approx(100 * 2 / 21) and summary["per_corpus_stress"] == pytest.approx(100 * 3 / 21)
+    assert summary["per"] == pytest.approx(100 * (1 / 6 + 1 / 3) / 4) and not {"edits", "phones"} & set(summary)
 
 
 def test_batches_and_eval_split():
@@ -74,7 +81,8 @@ def test_forward_metrics_and_predict_text_with_an_untrained_model():
     model.eval()
     batch = next(iter(task.eval_batches(0, 1, 10)))
     metrics = task.metrics(task.forward(model, batch), batch)
-    assert set(metrics) == {"nll", "wer", "per", "wer_stress", "per_stress"}
+    assert set(metrics) == {"nll", "wer", "per", "wer_stress", "per_stress", "edits", "phones", "edits_stress",
+                            "phones_stress"}
     assert all(v.shape == (10,) for v in metrics.values()) and torch.all(metrics["wer"] <= metrics["wer_stress"])
     lines = task.predict_text(model, ["Hello", "", "o'neil"], device=None)
     assert len(lines) == 3 and lines[1] == "" and lines[0].startswith("hello\t") and lines[2].startswith("o'neil\t")
@@ -91,6 +99,8 @@ def task_phones():
 
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_decode_precision_bf16_decodes_under_autocast(beam_size):
+    from augrnn.nn.precision import bf16_autocast_supported
+
     torch.manual_seed(0)
     model = Seq2Seq(G2PTask.input_size, G2PTask.output_size, embedding_size=8, encoder_size=8, decoder_size=8).eval()
     seen = []
@@ -108,7 +118,7 @@ def test_decode_precision_bf16_decodes_under_autocast(beam_size):
         batch = next(iter(task.eval_batches(0, 1, 10)))
         with torch.no_grad():
             decoded[precision] = task.decode(model, batch.source, batch.source_mask)
-    assert seen == [False, True]
+    assert seen == [False, bf16_autocast_supported("cpu")]  # fp32 where the CPU has no native bfloat16
     tokens, lengths = decoded["bf16"].tokens, decoded["bf16"].lengths
     assert tokens.dtype == torch.long and bool(((tokens >= 0) & (tokens < G2PTask.output_size)).all())
     assert lengths.shape == decoded["fp32"].lengths.shape == (10,)

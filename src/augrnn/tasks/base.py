@@ -173,6 +173,15 @@ class Task(ABC):
         """Per-sequence metrics, each ``[B]``: ``cost`` (bits), ``bit_errors``."""
         return {"cost": bits_cost(logits, batch), "bit_errors": bit_errors(logits, batch)}
 
+    def summarize(self, means: dict[str, float]) -> dict[str, float]:
+        """The evaluation's metrics from the means of :meth:`metrics` over all examples.
+
+        The default keeps them. A task whose metric is a ratio of totals (g2p's corpus PER: all
+        edits over all reference phones) returns per-example numerators and denominators from
+        :meth:`metrics` and divides their means here.
+        """
+        return means
+
     def describe(self) -> str:
         low, high = self.train_size_range
         return f"{self.size_name} {low}-{high}, input width {self.input_size}, output width {self.output_size}"

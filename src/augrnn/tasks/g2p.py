@@ -12,7 +12,11 @@ Metrics (percent, per word, averaged over words):
 
 * ``wer``: 100 if the output matches none of the word's references, else 0.
 * ``per``: 100 × edit distance to the closest reference / that reference's length.
-* ``wer``/``per`` ignore stress digits (``AH0`` = ``AH``); ``wer_stress``/``per_stress`` keep them.
+* ``per_corpus``: 100 × the edit distances to the closest references summed over all words / the
+  lengths of those references summed (PER over the corpus: long words weigh more, as in the G2P
+  literature; the issue's Phonetisaurus bar matches this reading, BENCHMARKS.md).
+* ``wer``/``per``/``per_corpus`` ignore stress digits (``AH0`` = ``AH``); ``wer_stress``/``per_stress``/
+  ``per_corpus_stress`` keep them.
 * ``nll``: bits per word of the first reference under teacher forcing.
 
 **Retrieved neighbours** (``neighbors`` = k > 0; an augrnn addition, not in the issue's papers):
@@ -45,10 +49,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from augrnn.nn.precision import autocast
 from augrnn.tasks.base import Task, TaskConfig
 
 __all__ = ["G2PTask", "G2PConfig", "G2PBatch", "G2POutputs", "NeighborIndex", "split_of", "load_lexicon",
-           "edit_distance", "strip_stress", "score_words", "LETTERS", "PAD", "BOS", "EOS"]
+           "edit_distance", "strip_stress", "score_words", "summarize_scores", "LETTERS", "PAD", "BOS", "EOS"]
 
 WORD_PATTERN = re.compile(r"^[a-z']+$")
 LETTERS = "'abcdefghijklmnopqrstuvwxyz"
@@ -213,19 +218,35 @@ def edit_distance(a: Sequence, b: Sequence) -> int:
 
 
 def score_words(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[Sequence[str]]]) -> dict[str, list[float]]:
-    """Per-word ``wer``, ``per`` (no stress), ``wer_stress``, ``per_stress`` in percent.
+    """Per-word ``wer``, ``per`` (no stress), ``wer_stress``, ``per_stress`` in percent, and the
+    ``edits``/``phones`` (``edits_stress``/``phones_stress``) behind the corpus PER
+    (:func:`summarize_scores`): the edit distance to the closest reference and that reference's length.
 
     Args:
         hypotheses: one phone sequence per word.
         references: the word's reference pronunciations (at least one each).
     """
-    out: dict[str, list[float]] = {"wer": [], "per": [], "wer_stress": [], "per_stress": []}
+    keys = ("wer", "per", "edits", "phones")
+    out: dict[str, list[float]] = {key + suffix: [] for suffix in ("", "_stress") for key in keys}
     for hyp, refs in zip(hypotheses, references):
         for suffix, norm in (("", strip_stress), ("_stress", tuple)):
             h = norm(hyp)
-            best = min((edit_distance(h, norm(r)), len(r)) for r in refs)  # closest reference
-            out["wer" + suffix].append(0.0 if best[0] == 0 else 100.0)
-            out["per" + suffix].append(100.0 * best[0] / max(best[1], 1))
+            edits, phones = min((edit_distance(h, norm(r)), len(r)) for r in refs)  # closest reference
+            out["wer" + suffix].append(0.0 if edits == 0 else 100.0)
+            out["per" + suffix].append(100.0 * edits / max(phones, 1))
+            out["edits" + suffix].append(float(edits))
+            out["phones" + suffix].append(float(phones))
+    return out
+
+
+def summarize_scores(means: dict[str, float]) -> dict[str, float]:
+    """Means of :func:`score_words`' lists → the reported metrics: ``edits``/``phones`` become
+    ``per_corpus`` = 100 × Σ edits / Σ phones (and ``per_corpus_stress``); the rest is kept."""
+    out = dict(means)
+    for suffix in ("", "_stress"):
+        if "edits" + suffix in out:
+            edits, phones = out.pop("edits" + suffix), out.pop("phones" + suffix)
+            out["per_corpus" + suffix] = 100.0 * edits / max(phones, 1e-12)
     return out
 
 
@@ -488,10 +509,11 @@ class G2PTask(Task):
     def decode(self, model: torch.nn.Module, source: Tensor, source_mask: Tensor, memory: Tensor | None = None):
         """Batched greedy (``beam_size`` 1) or beam search; under bfloat16 autocast with
         ``decode_precision=bf16`` (measured 1.6-1.7x the words/s of fp32 on AVX-512 BF16 CPUs at the
-        same test WER ±0.1, BENCHMARKS.md). ``memory``: the retrieved neighbours (with ``neighbors``)."""
+        same test WER ±0.1, BENCHMARKS.md; fp32 where the device has no native bfloat16:
+        :func:`augrnn.nn.precision.autocast`). ``memory``: the retrieved neighbours (with ``neighbors``)."""
         c = self.config
         extra = {} if memory is None else {"memory": memory}
-        with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=c.decode_precision == "bf16"):
+        with autocast(source.device, c.decode_precision, "task_args.decode_precision"):
             if c.beam_size == 1:
                 return model.greedy(source, source_mask, **extra)
             return model.beam_search(source, source_mask, beam_size=c.beam_size, length_penalty=c.length_penalty,
@@ -532,6 +554,10 @@ class G2PTask(Task):
         for key, values in score_words(hypotheses, batch.references).items():
             result[key] = torch.tensor(values, device=logits.device, dtype=logits.dtype)
         return result
+
+    def summarize(self, means: dict[str, float]) -> dict[str, float]:
+        """Adds ``per_corpus``/``per_corpus_stress`` (:func:`summarize_scores`)."""
+        return summarize_scores(means)
 
     # -- text in, text out ------------------------------------------------------------
     def predict_text(self, model: torch.nn.Module, lines: list[str], device=None, batch_size: int = 256) -> list[str]:

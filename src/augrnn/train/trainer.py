@@ -24,6 +24,7 @@ from torch import nn
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from augrnn.nn.precision import autocast
 from augrnn.tasks import Task
 from augrnn.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
 from augrnn.train.config import ConfigError, TrainConfig
@@ -55,7 +56,7 @@ def evaluate(
     device: torch.device | str = "cpu",
 ) -> dict[str, float]:
     """Mean per-example metrics on the task's evaluation batches (:meth:`Task.eval_batches`),
-    plus ``examples``, how many were scored.
+    as :meth:`Task.summarize` reports them, plus ``examples``, how many were scored.
 
     The same ``seed`` gives the same sequences, so evaluations are comparable.
     """
@@ -70,7 +71,7 @@ def evaluate(
             sums[key] = sums.get(key, 0.0) + float(value.sum())
         count += len(next(iter(values.values())))
     model.train(was_training)
-    return {**{key: total / max(count, 1) for key, total in sums.items()}, "examples": count}
+    return {**task.summarize({key: total / max(count, 1) for key, total in sums.items()}), "examples": count}
 
 
 class WeightAverage:
@@ -274,7 +275,7 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One optimiser update; returns detached 0-dim metric tensors (no device sync)."""
         batch = self.task.sample(self.cfg.batch_size, self.rng, max_size=self.state.curriculum_size, device=self.device)
-        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
+        with autocast(self.device, self.cfg.precision, "train.precision"):
             outputs = self.task.forward(self.model, batch)
             loss = self.task.loss(outputs, batch)
         self.optimizer.zero_grad(set_to_none=True)
