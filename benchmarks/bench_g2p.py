@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from augrnn.nn.precision import bf16_autocast_supported
-from augrnn.tasks.g2p import load_lexicon, score_words, summarize_scores
+from augrnn.tasks.g2p import load_lexicon, score_words, strip_stress, summarize_scores
 
 START, END = "<!-- bench_g2p:start -->", "<!-- bench_g2p:end -->"
 
@@ -66,13 +66,17 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear, torch.nn.LSTMCell}, dtype=torch.qint8)
 
 
-def run_phonetisaurus(work: Path) -> dict:
+def run_phonetisaurus(work: Path, stress: bool = True) -> dict:
+    """Train (or reuse) and score Phonetisaurus. ``stress=False`` trains it on the train split with
+    the stress digits stripped (duplicate pronunciations merged): its row has no stress columns."""
     import phonetisaurus
 
     lexicon = load_lexicon()
-    train = {w: [list(p) for p in prons] for w, prons in lexicon["train"].items()}
+    train = {w: [list(p) for p in (prons if stress else dict.fromkeys(map(strip_stress, prons)))]
+             for w, prons in lexicon["train"].items()}
     test = lexicon["test"]
-    model, record = work / "phonetisaurus.fst", work / "phonetisaurus_train.json"
+    name = "phonetisaurus" if stress else "phonetisaurus_nostress"
+    model, record = work / f"{name}.fst", work / f"{name}_train.json"
     if model.exists() and record.exists():  # trained before by this script: reuse, keep its time
         train_seconds = json.loads(record.read_text())["train_s"]
     else:
@@ -89,7 +93,10 @@ def run_phonetisaurus(work: Path) -> dict:
     # Not measured: rusage reported 0.7 CPU-s for a 14.5 s decode of the test split, so the
     # CPU time of Phonetisaurus' decoder processes is not (all) counted here.
     row["words_per_cpu_s"] = None
-    return {"system": "Phonetisaurus 0.3.0", "train_s": train_seconds, **row}
+    if not stress:
+        row.update(wer_stress=None, per_stress=None, per_corpus_stress=None)
+    system = "Phonetisaurus 0.3.0" + ("" if stress else ", trained without stress")
+    return {"system": system, "train_s": train_seconds, **row}
 
 
 def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False, threads: int = 1,
@@ -123,13 +130,17 @@ def cpu_rate(row: dict) -> str:
     return "—" if row.get("words_per_cpu_s") is None else f"{row['words_per_cpu_s']:.0f}"
 
 
+def _pct(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| system | WER % | PER % | PER % (corpus) | WER % (stress) | PER % (stress) | PER % (corpus, stress) "
              "| test words | decode words/s (wall) | decode words/CPU-s | training (min) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['system']} | {r['wer']:.2f} | {r['per']:.2f} | {r['per_corpus']:.2f} | {r['wer_stress']:.2f} "
-                     f"| {r['per_stress']:.2f} | {r['per_corpus_stress']:.2f} | {r['words']} | {r['words_per_s']:.0f} "
+        lines.append(f"| {r['system']} | {_pct(r['wer'])} | {_pct(r['per'])} | {_pct(r['per_corpus'])} | {_pct(r['wer_stress'])} "
+                     f"| {_pct(r['per_stress'])} | {_pct(r['per_corpus_stress'])} | {r['words']} | {r['words_per_s']:.0f} "
                      f"| {cpu_rate(r)} | {r['train_s'] / 60:.1f} |")
     return "\n".join(lines)
 
@@ -146,6 +157,8 @@ def main() -> int:
     parser.add_argument("--no-phonetisaurus", action="store_true",
                         help="skip Phonetisaurus (--write keeps the table's Phonetisaurus rows)")
     parser.add_argument("--only-phonetisaurus", action="store_true", help="skip our model")
+    parser.add_argument("--phonetisaurus-without-stress", action="store_true",
+                        help="also train and score Phonetisaurus on the stress-free lexicon (the no-stress reading of the issue's bar)")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_g2p"), help="where the Phonetisaurus model goes")
     parser.add_argument("--write", type=Path, help="replace the table between the bench_g2p markers of this file")
     args = parser.parse_args()
@@ -159,8 +172,9 @@ def main() -> int:
     rows = []
     if not args.no_phonetisaurus:
         args.work.mkdir(parents=True, exist_ok=True)
-        rows.append(run_phonetisaurus(args.work))
-        print(json.dumps(rows[-1]), flush=True)
+        for stress in (True, False)[: 1 + args.phonetisaurus_without_stress]:
+            rows.append(run_phonetisaurus(args.work, stress))
+            print(json.dumps(rows[-1]), flush=True)
     ours = [] if args.only_phonetisaurus else (
         [(1, False, False)] + [(1, True, False)] * args.int8 + [(1, False, True)] * args.bf16 + [(args.beam, False, False)])
     for threads in args.threads:
