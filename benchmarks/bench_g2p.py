@@ -190,8 +190,12 @@ def main() -> int:
         head, rest = content.split(START, 1)
         old, tail = rest.split(END, 1)
         if args.no_phonetisaurus:  # keep the Phonetisaurus rows measured by an earlier run
-            kept = [line for line in old.splitlines() if line.startswith("| Phonetisaurus")]
             lines = text.splitlines()
+            columns = lines[0].count("|")
+            kept = [line for line in old.splitlines() if line.startswith("| Phonetisaurus")]
+            if any(line.count("|") != columns for line in kept):  # a table from before the corpus-PER columns
+                print(f"bench_g2p: {args.write}'s Phonetisaurus rows have other columns; not kept", file=sys.stderr)
+                kept = []
             text = "\n".join(lines[:2] + kept + lines[2:])
         args.write.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
     return 0

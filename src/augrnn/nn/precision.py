@@ -56,8 +56,8 @@ def autocast(device: torch.device | str, precision: str, setting: str) -> torch.
         if (setting, device.type) not in _WARNED:
             _WARNED.add((setting, device.type))
             warnings.warn(
-                f"augrnn: {setting}=bf16, but this {device.type} has no native bfloat16 "
-                f"(AVX-512 BF16 or AMX on a CPU); running in fp32",
+                f"augrnn: {setting}=bf16, but this {device.type} has no native bfloat16"
+                f"{' (AVX-512 BF16 or AMX)' if device.type == 'cpu' else ''}; running in fp32",
                 stacklevel=2,
             )
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)

@@ -8,7 +8,7 @@ anything else for train. Training uses every (word, pronunciation) pair of the
 train split; evaluations during training score the dev split; the test split is
 scored only on request (``augrnn eval RUN -s eval_split=test``).
 
-Metrics (percent, per word, averaged over words):
+Metrics (percent; all but ``per_corpus`` per word, averaged over words):
 
 * ``wer``: 100 if the output matches none of the word's references, else 0.
 * ``per``: 100 × edit distance to the closest reference / that reference's length.
