@@ -44,6 +44,8 @@ def main() -> None:
     p.add_argument("--train-extra", default="", help="training-only templates: all | names (task_args.train_extra)")
     p.add_argument("--column-inputs", default="all", help="model_args.column_inputs: all | history | operation")
     p.add_argument("--op-pointer", action="store_true", help="model_args.op_pointer")
+    p.add_argument("--column-anchor", type=float, default=0.0, help="model_args.column_anchor (κ's initial value, 0 = off)")
+    p.add_argument("--op-entropy", type=float, default=0.0, help="task_args.op_entropy: β of the annealed entropy bonus on α^op")
     p.add_argument("--keep", action="store_true", help="an operation of another type leaves a variable as it was")
     p.add_argument("--adam-eps", type=float, default=1e-8)
     p.add_argument("--diagnose-every", type=int, default=0, help="also run diagnose every this many batches (0: at the end only)")
@@ -53,10 +55,12 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     task = TableQATask(TableQAConfig(columns=a.columns, name_pool=max(5, a.columns), templates=a.templates,
-                                     train_weights=a.train_weights, train_extra=a.train_extra))
+                                     train_weights=a.train_weights, train_extra=a.train_extra,
+                                     op_entropy=a.op_entropy))
     model = TableProgrammer(task.input_size, a.hidden, a.hidden, 4, selection_noise=a.selection_noise,
                             operations=a.operations, keep=a.keep,
-                            dropout=a.dropout, column_inputs=a.column_inputs, op_pointer=a.op_pointer)
+                            dropout=a.dropout, column_inputs=a.column_inputs, op_pointer=a.op_pointer,
+                            column_anchor=a.column_anchor, word_operations=task.word_operations)
     if a.init.startswith("uniform:"):
         with torch.no_grad():
             for q in model.parameters():
@@ -81,6 +85,7 @@ def main() -> None:
     norms: list[float] = []
     for step in range(1, a.steps + 1):
         batch = task.sample(a.batch, rng)
+        task.start_step(step - 1, a.steps)
         loss = task.loss(task.forward(model, batch), batch)
         optimizer.zero_grad()
         loss.backward()
@@ -101,6 +106,9 @@ def main() -> None:
             model.train()
     if a.save:
         torch.save(model.state_dict(), a.save)
+    if a.column_anchor:
+        print("anchor weights", {n: round(w, 2) for n, w in zip(TABLE_OPERATIONS, model.cell.anchor_weights.tolist())
+                                 if n in model.cell.operations})
     _, _, _, (out, b) = evaluate()
     ok, trace = task.correct(out.hard, b), out.hard.trace
     order = [i for i in range(len(ok)) if ok[i] < 0.5][:10] + [i for i in range(len(ok)) if ok[i] > 0.5][:3]

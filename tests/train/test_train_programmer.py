@@ -92,3 +92,20 @@ def test_table_qa_evaluation_is_deterministic(tmp_path):
     b = evaluate(model, task, seed=2, batches=1, batch_size=20, device=device)
     assert a == b and model.training
     assert np.isfinite(list(a.values())).all()
+
+
+def test_the_trainer_tells_the_task_its_progress(tmp_path, monkeypatch):
+    """Trainer.train_step calls Task.start_step(step, steps) before every update (the annealed entropy
+    bonus of table-qa reads it); a resumed run continues the count."""
+    from augrnn.tasks.table_qa import TableQATask
+
+    calls = []
+    original = TableQATask.start_step
+    monkeypatch.setattr(TableQATask, "start_step", lambda self, step, steps: (calls.append((step, steps)),
+                                                                             original(self, step, steps))[1])
+    run = tmp_path / "progress"
+    cfg = prepare_run("neural-programmer", "table-qa", run, TINY_TABLE + ["steps=3", "eval_every=3", "op_entropy=1.0"])
+    train_run(cfg, run, progress=False)
+    assert calls == [(0, 3), (1, 3), (2, 3)]
+    train_run(prepare_run("neural-programmer", "table-qa", run, ["steps=5"]), run, progress=False)  # resumes
+    assert calls[3:] == [(3, 5), (4, 5)]

@@ -74,9 +74,12 @@ def select(logits: Tensor, hard: Tensor, mask: Tensor | None = None, noise: floa
     return torch.where(hard.unsqueeze(-1) > 0.5, one_hot, soft)
 
 
-def _attend(keys: Tensor, query: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` → context ``[B, H]``, weights ``[B, L]``."""
-    scores = torch.einsum("blh,bh->bl", keys, query).masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
+def _attend(keys: Tensor, query: Tensor, mask: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Dot-product attention over the question: ``[B, L, H] · [B, H]`` (+ ``bias [B, L]``) → context ``[B, H]``, weights ``[B, L]``."""
+    scores = torch.einsum("blh,bh->bl", keys, query)
+    if bias is not None:
+        scores = scores + bias
+    scores = scores.masked_fill(mask <= 0, torch.finfo(keys.dtype).min)
     weights = torch.softmax(scores, dim=-1)
     return torch.einsum("bl,blh->bh", weights, keys), weights
 
@@ -307,6 +310,9 @@ class TableProgrammerState(NamedTuple):
     column_mask: Tensor  # [B, C]
     hard: Tensor  # [B]  1.0 = argmax selections (test time)
     word_ops: Tensor | None = None  # [B, L, H]  the question's words in the operations' space (op_pointer)
+    op_usage: Tensor | None = None  # [B, K]  Σ_{s≤t} α^op_s: how often each operation ran so far (column_anchor)
+    word_occurrence: Tensor | None = None  # [B, L, K]  j where word l is the j-th word naming operation k, else 0
+    next_name: Tensor | None = None  # [B, L, L]  1 where word l' is the first column name after word l
 
 
 class TableProgrammerCell(nn.Module):
@@ -353,6 +359,16 @@ class TableProgrammerCell(nn.Module):
             so α^col is "the column this operation's words name" — the same function of the
             words in every question form, rather than a guess from q or the history about where
             the name stands (measured: BENCHMARKS.md).
+        op_pointer: the operation logits also score the word the step attends to, seen as an
+            operation name through a learned map of the word embeddings.
+        column_anchor: κ's initial value (0 = off). Each use of an operation is anchored at the
+            question's word that names it — the n-th use at the n-th such word, the last one if
+            there are fewer (n counted softly from the earlier steps' α^op) — and the column
+            attention's score of the first column name after that word gains κ_k (learned per
+            operation): "difference sum **X** sum **Y**" reads X at its first ``sum`` step and Y at
+            its second, which an attention asked by the operation alone cannot tell apart.
+            Needs ``word_occurrence`` and ``next_name`` in the context
+            (:meth:`TableProgrammer.anchor_context`).
 
     Shape:
         - x: ``[B, H]`` the question vector q (the same at every step)
@@ -361,11 +377,13 @@ class TableProgrammerCell(nn.Module):
 
     def __init__(self, hidden_size: int, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False) -> None:
+                 op_pointer: bool = False, column_anchor: float = 0.0) -> None:
         super().__init__()
-        self.op_pointer = bool(op_pointer)
+        self.op_pointer, self.column_anchor = bool(op_pointer), float(column_anchor)
         if hidden_size < 1:
             raise ValueError(f"TableProgrammerCell: hidden_size must be >= 1, got {hidden_size}")
+        if not self.column_anchor >= 0:
+            raise ValueError(f"TableProgrammerCell: column_anchor must be >= 0, got {column_anchor}")
         if column_inputs not in ("all", "history", "operation"):
             raise ValueError(f"TableProgrammerCell: column_inputs must be 'all', 'history' or 'operation', "
                              f"got {column_inputs!r}")
@@ -386,12 +404,16 @@ class TableProgrammerCell(nn.Module):
         self.column_query = nn.Linear(3 * H, H)  # [q; h_{t−1}; Σα^op U] → the column attention's query
         self.op_embeddings = nn.Parameter(torch.empty(K, H))  # U
         self.history_rnn = nn.Linear(3 * H, H)  # W_history
+        # column_anchor: the column attention's score of the first name after this use's operation word gains κ_op
+        self.anchor_weights = nn.Parameter(torch.full((K,), float(self.column_anchor))) if self.column_anchor else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.question_query, self.op_selector, self.col_selector, self.column_query, self.history_rnn):
             module.reset_parameters()
         nn.init.normal_(self.op_embeddings, std=self.hidden_size**-0.5)
+        if self.anchor_weights is not None:
+            nn.init.constant_(self.anchor_weights, self.column_anchor)
 
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
@@ -422,6 +444,9 @@ class TableProgrammerCell(nn.Module):
             keys, context["word_mask"].to(dtype), table, row_mask, NP.table_index(table), context["numbers"].to(dtype),
             context["pivot_weights"], context["columns"], context["word_names"], context["column_mask"].to(dtype),
             torch.full((B,), float(hard), device=device, dtype=dtype), context.get("word_ops"),
+            zeros(B, len(NP.TABLE_OPERATIONS)) if self.column_anchor else None,
+            context.get("word_occurrence") if self.column_anchor else None,
+            context.get("next_name") if self.column_anchor else None,
         )
 
     def forward(self, x: Tensor, state: TableProgrammerState) -> tuple[Tensor, TableProgrammerState]:
@@ -445,8 +470,12 @@ class TableProgrammerCell(nn.Module):
         # column B), scaled by 1/√H so that the initial column distribution is not saturated
         q_col = x if self.column_inputs == "all" else torch.zeros_like(x)  # the column selector's view of q
         h_col = torch.zeros_like(h) if self.column_inputs == "operation" else h  # ... and of h
+        bias, op_usage = None, state.op_usage
+        if self.column_anchor:
+            bias = self._anchor_bias(op_weights, state)
+            op_usage = op_usage + op_weights
         col_context, col_attention = _attend(state.keys, self.column_query(torch.cat([q_col, h_col, operation], -1)),
-                                             state.word_mask)
+                                             state.word_mask, bias)
         col_query = drop(torch.tanh(self.col_selector(torch.cat([q_col, h_col, col_context], -1))))
         attended_name = torch.einsum("bl,blh->bh", col_attention, state.word_names)
         col_logits = torch.einsum("bch,bh->bc", state.columns, col_query + attended_name) * self.hidden_size**-0.5
@@ -460,9 +489,25 @@ class TableProgrammerCell(nn.Module):
         new_state = state._replace(
             history=history, rows1=rows, rows2=state.rows1, scalar1=scalar, scalar2=state.scalar1,
             scalar3=state.scalar2, lookup=lookup, op_weights=op_weights, col_weights=col_weights,
-            question_attention=attention,
+            question_attention=attention, op_usage=op_usage,
         )
         return scalar.unsqueeze(-1), new_state
+
+    def _anchor_bias(self, op_weights: Tensor, state: TableProgrammerState) -> Tensor:
+        """The column attention's bias from the word that names this use of the operation.
+
+        The n-th use of operation k (n = 1 + Σ_{s<t} α^op_s(k), soft) is anchored at the question's
+        n-th word naming k (the last one if there are fewer): "difference sum X sum Y" anchors the
+        first ``sum`` step at the first "sum" and the second at the second. The first column
+        name after the anchor gains κ_k (learned, per operation).
+        """
+        occurrence = state.word_occurrence  # [B, L, K]
+        named = (occurrence > 0).to(op_weights.dtype)
+        count = occurrence.amax(1)  # [B, K] how many words name each operation
+        target = torch.minimum(state.op_usage + 1, count.clamp_min(1)).unsqueeze(1)  # [B, 1, K]
+        match = torch.relu(1 - (occurrence - target).abs()) * named  # [B, L, K]
+        anchor = torch.einsum("blk,bk->bl", match, op_weights * self.anchor_weights)  # [B, L]
+        return torch.einsum("bl,blm->bm", anchor, state.next_name)
 
 
 class TableProgrammer(nn.Module):
@@ -482,6 +527,10 @@ class TableProgrammer(nn.Module):
             vectors and the history RNN's input (0 = off).
         column_inputs: what the column selector reads: ``"all"`` (q and h, default),
             ``"history"`` or ``"operation"`` (see :class:`TableProgrammerCell`).
+        op_pointer, column_anchor: see :class:`TableProgrammerCell`.
+        word_operations: with ``column_anchor``, the operation each word id names (a
+            :data:`~augrnn.functional.programmer.TABLE_OPERATIONS` name or None), one entry per
+            vocabulary word (``TableQATask.word_operations``).
 
     ``forward(batch)`` takes a :class:`augrnn.tasks.table_qa.TableQABatch` (or
     anything with its fields) and returns :class:`ProgrammerOutput` with the last
@@ -495,7 +544,8 @@ class TableProgrammer(nn.Module):
     def __init__(self, vocabulary_size: int, hidden_size: int = 64, embedding_size: int = 64, steps: int = 4,
                  fast: bool = False, selection_noise: float = 0.0, operations: str | tuple[str, ...] = "all",
                  keep: bool = False, dropout: float = 0.0, column_inputs: str = "all",
-                 op_pointer: bool = False) -> None:
+                 op_pointer: bool = False, column_anchor: float = 0.0,
+                 word_operations: tuple[str | None, ...] | None = None) -> None:
         super().__init__()
         if min(vocabulary_size, hidden_size, embedding_size, steps) < 1:
             raise ValueError("TableProgrammer: vocabulary_size, hidden_size, embedding_size and steps must be >= 1, "
@@ -506,9 +556,32 @@ class TableProgrammer(nn.Module):
         self.column_projection = nn.Linear(embedding_size, hidden_size)  # column names → P_j
         self.pivot_embeddings = nn.Parameter(torch.randn(len(NP.PIVOT_OPERATIONS), hidden_size) * hidden_size**-0.5)
         self.cell = TableProgrammerCell(hidden_size, selection_noise=selection_noise, operations=operations, keep=keep,
-                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer)
+                                        dropout=dropout, column_inputs=column_inputs, op_pointer=op_pointer,
+                                        column_anchor=column_anchor)
+        if column_anchor and (word_operations is None or len(word_operations) != vocabulary_size):
+            raise ValueError("TableProgrammer: column_anchor needs word_operations, the operation each word id "
+                             "names (or None), one entry per vocabulary word")
+        lexicon = [-1 if n is None else NP.TABLE_OPERATIONS.index(n) for n in (word_operations or ())]
+        self.register_buffer("word_operation", torch.tensor(lexicon, dtype=torch.long), persistent=False)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space
         self.dropout = dropout
+
+    def anchor_context(self, batch, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+        """What ``column_anchor`` reads of the question: ``word_occurrence [B, L, K]`` (j where word l
+        is the j-th word naming operation k, else 0) and ``next_name [B, L, L]`` (1 where word m is
+        the first word after word l that names a column of the table)."""
+        words, word_mask = batch.words, batch.word_mask > 0
+        op_of_word = self.word_operation[words]  # [B, L], -1 for words that name no operation
+        names = F.one_hot(op_of_word.clamp_min(0), len(NP.TABLE_OPERATIONS)).to(dtype)
+        names = names * ((op_of_word >= 0) & word_mask).unsqueeze(-1).to(dtype)
+        occurrence = torch.cumsum(names, 1) * names
+        is_name = ((words.unsqueeze(-1) == batch.column_names.unsqueeze(1))
+                   & (batch.column_mask.unsqueeze(1) > 0)).any(-1) & word_mask  # [B, L]
+        before = torch.cumsum(is_name.long(), 1)  # names up to and including word l
+        position = torch.arange(words.shape[1], device=words.device)
+        after = position[None, None, :] > position[None, :, None]  # [1, l, m]: m after l
+        none_between = (before - is_name.long()).unsqueeze(1) == before.unsqueeze(2)  # names before m = names up to l
+        return occurrence, (is_name.unsqueeze(1) & after & none_between).to(dtype)
 
     def forward(self, batch, *, hard: bool = False, return_trace: bool = False) -> ProgrammerOutput:
         words, word_mask = batch.words, batch.word_mask.float()
@@ -534,7 +607,8 @@ class TableProgrammer(nn.Module):
         columns = self.column_projection(self.embeddings(batch.column_names))  # P: [B, C, H]
         word_names = self.column_projection(self.embeddings(words))  # the question's words as names: [B, L, H]
         word_ops = None if self.op_projection is None else self.op_projection(embedded)
-        context = dict(word_ops=word_ops, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
+        occurrence, next_name = self.anchor_context(batch, keys.dtype) if self.cell.column_anchor else (None, None)
+        context = dict(next_name=next_name, word_occurrence=occurrence, word_ops=word_ops, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
                        numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
                        column_mask=batch.column_mask)
         state = self.cell.initial_state(B, context=context, hard=hard)

@@ -173,6 +173,13 @@ class Task(ABC):
         """Per-sequence metrics, each ``[B]``: ``cost`` (bits), ``bit_errors``."""
         return {"cost": bits_cost(logits, batch), "bit_errors": bit_errors(logits, batch)}
 
+    def start_step(self, step: int, steps: int) -> None:
+        """Called by the trainer before training step ``step`` (0-based) of ``steps``.
+
+        The default does nothing; a task whose loss follows a schedule over training (table-qa's
+        annealed entropy bonus) reads its progress here.
+        """
+
     def summarize(self, means: dict[str, float]) -> dict[str, float]:
         """The evaluation's metrics from the means of :meth:`metrics` over all examples.
 

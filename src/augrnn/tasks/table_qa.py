@@ -144,6 +144,8 @@ WORDS = ("sum", "count", "greater", "lesser", "and", "or", "difference", "print"
 VOCABULARY = ("<pad>", "<num>") + WORDS + LETTERS + TEXT_WORDS
 NUMBER_VOCABULARY = len(VOCABULARY) - len(TEXT_WORDS)  # the vocabulary size without text entries
 WORD_ID = {w: i for i, w in enumerate(VOCABULARY)}
+#: The words that name an operation (the question's template words; ``most frequent`` names most_frequent).
+_WORD_OPERATION = {**{w: w for w in WORDS if w not in ("most", "frequent")}, "most": "most_frequent"}
 MAX_QUESTION = 10  # words
 MAX_NUMBERS = 2  # numbers per question
 
@@ -190,6 +192,7 @@ class TableQAConfig(TaskConfig):
     train_extra: str = ""  # training split only: "all" or names of TRAIN_ONLY_TEMPLATES added to templates
     text_columns: int = 0  # the first text_columns columns hold words (text entries; + TEXT_TEMPLATES); 0 = numbers only
     text_pool: int = 10  # text entries are drawn from the first text_pool of TEXT_WORDS
+    op_entropy: float = 0.0  # β of the entropy bonus on the operation selections, annealed linearly to 0 over training
 
 
 def _template_names(spec: str, text: bool = False) -> tuple[str, ...]:
@@ -435,6 +438,11 @@ class TableQATask(Task):
         """The vocabulary the model embeds: the text entries' words only in a text variant."""
         return len(VOCABULARY) if self.config.text_columns else NUMBER_VOCABULARY
 
+    @property
+    def word_operations(self) -> tuple[str | None, ...]:
+        """The operation each word id names ("most" names most_frequent), None for the other words."""
+        return tuple(_WORD_OPERATION.get(w) for w in VOCABULARY[:self.input_size])
+
     def validate(self) -> None:
         c = self.config
         check_positive(self.name, columns=c.columns, name_pool=c.name_pool, min_rows=c.min_rows, max_rows=c.max_rows,
@@ -446,6 +454,8 @@ class TableQATask(Task):
             raise ValueError(f"{self.name}: name_pool must be <= {len(LETTERS)}, got {c.name_pool}")
         if not (c.huber_delta > 0 and c.lookup_weight >= 0 and c.tolerance > 0):
             raise ValueError(f"{self.name}: huber_delta and tolerance must be > 0 and lookup_weight >= 0")
+        if not c.op_entropy >= 0:
+            raise ValueError(f"{self.name}: op_entropy must be >= 0, got {c.op_entropy}")
         if not 0 <= c.text_columns < c.columns:
             raise ValueError(f"{self.name}: text_columns must be in [0, columns) (a number column is needed), "
                              f"got {c.text_columns} with columns={c.columns}")
@@ -526,7 +536,7 @@ class TableQATask(Task):
     def forward(self, model, batch: TableQABatch) -> TableQAOutputs:
         """Training: the soft program only (``hard`` is None, saving a second run);
         evaluation: both, the hard one with its trace."""
-        soft = model(batch)
+        soft = model(batch, return_trace=model.training and self.config.op_entropy > 0)
         if model.training:
             return TableQAOutputs(soft, None)
         with torch.no_grad():
@@ -543,8 +553,21 @@ class TableQATask(Task):
         log_loss = -((y * p.log() + (1 - y) * (1 - p).log()) * cells).sum((1, 2)) / cells.sum((1, 2)).clamp_min(1)
         return torch.where(batch.is_lookup > 0.5, c.lookup_weight * log_loss, scalar_loss)
 
+    _progress = 0.0  # of training, for the annealed entropy bonus (start_step)
+
+    def start_step(self, step: int, steps: int) -> None:
+        self._progress = step / max(steps, 1)
+
     def loss(self, outputs: TableQAOutputs, batch: TableQABatch) -> Tensor:
-        return self.example_losses(outputs.soft, batch).mean()
+        """The mean answer loss, minus the annealed entropy bonus β·(1 − progress)·H(α^op) when
+        ``op_entropy`` = β > 0 (mean over examples and steps; keeps the operation choices soft early on)."""
+        loss = self.example_losses(outputs.soft, batch).mean()
+        beta = self.config.op_entropy * (1 - getattr(self, "_progress", 0.0))
+        if beta > 0 and outputs.soft.trace is not None:
+            alpha = outputs.soft.trace.op_weights
+            # α·log α with the log clamped: finite gradients at the masked operations' α = 0
+            loss = loss + beta * (alpha * alpha.clamp_min(1e-12).log()).sum(-1).mean()
+        return loss
 
     def correct(self, output, batch: TableQABatch) -> Tensor:
         """``[B]`` 1.0 where the answer of the right type is right (scalar within tolerance; every lookup cell right)."""

@@ -393,6 +393,7 @@ class NeuralProgrammerConfig:
     keep: bool = False  # table version: an operation of another type leaves a typed variable as it was (paper: False)
     op_pointer: bool = False  # table version: the operation logits also score the attended word as an operation name
     column_inputs: str = "all"  # table version: what the column selector reads besides the op: all (q, h) | history | operation
+    column_anchor: float = 0.0  # table version: κ (initial), the bonus of the name after the operation's word (0 = off)
 
 
 @register_model("neural-programmer", NeuralProgrammerConfig,
@@ -412,7 +413,9 @@ def _build_neural_programmer(config: NeuralProgrammerConfig, task: Task, fast: b
         return TableProgrammer(task.input_size, config.hidden_size, config.embedding_size, config.program_steps, fast=fast,
                                selection_noise=config.selection_noise, operations=config.operations,
                                keep=config.keep, dropout=config.dropout,
-                               column_inputs=config.column_inputs, op_pointer=config.op_pointer)
+                               column_inputs=config.column_inputs, op_pointer=config.op_pointer,
+                               column_anchor=config.column_anchor,
+                               word_operations=task.word_operations if config.column_anchor else None)
     raise ValueError(f"neural-programmer: no version for task {task.name!r}; use arithmetic or table-qa")
 
 

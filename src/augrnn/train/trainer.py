@@ -275,6 +275,7 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One optimiser update; returns detached 0-dim metric tensors (no device sync)."""
         batch = self.task.sample(self.cfg.batch_size, self.rng, max_size=self.state.curriculum_size, device=self.device)
+        self.task.start_step(self.state.step, self.cfg.steps)
         with autocast(self.device, self.cfg.precision, "train.precision"):
             outputs = self.task.forward(self.model, batch)
             loss = self.task.loss(outputs, batch)
