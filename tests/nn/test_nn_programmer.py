@@ -156,12 +156,15 @@ def test_table_programmer_matches_table_step_in_float64(keep):
     torch.testing.assert_close(out.lookup, lookup)
 
 
-@pytest.mark.parametrize("op_pointer", [False, True])
-def test_table_cell_gradcheck(op_pointer):
+@pytest.mark.parametrize("variant", ["plain", "op_pointer", "column_anchor"])
+def test_table_cell_gradcheck(variant):
     torch.manual_seed(0)
-    task = _table_task(max_rows=4, min_rows=2)
+    task = _table_task(max_rows=4, min_rows=2, templates="difference,and_count,greater_sum")
     batch = task.sample(2, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 3, 3, steps=2, op_pointer=op_pointer).double()
+    options = {"op_pointer": dict(op_pointer=True),
+               "column_anchor": dict(column_anchor=2.0, word_operations=task.word_operations)}.get(variant, {})
+    model = TableProgrammer(task.input_size, 3, 3, steps=2, **options).double()
+    occurrence, next_name = model.anchor_context(batch, torch.float64) if "column_anchor" in options else (None, None)
     keys = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
     columns = torch.randn(2, 2, 3, dtype=torch.float64, requires_grad=True)
     pivots = torch.softmax(torch.randn(2, 3, 2, dtype=torch.float64), -1)
@@ -169,18 +172,22 @@ def test_table_cell_gradcheck(op_pointer):
     word_ops = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     cell: TableProgrammerCell = model.cell
+    anchor = (cell.anchor_weights if cell.anchor_weights is not None else torch.zeros(1)).detach().clone()
 
-    def two_steps(x, keys, columns, word_names, word_ops):
+    def two_steps(x, keys, columns, word_names, word_ops, anchor_weights):
         context = dict(keys=keys, word_mask=batch.word_mask.double(), table=batch.table.double(),
                        row_mask=batch.row_mask.double(), numbers=batch.numbers.double(), pivot_weights=pivots,
                        columns=columns, word_names=word_names, column_mask=batch.column_mask.double(),
-                       word_ops=word_ops if op_pointer else None)
+                       word_ops=word_ops if variant == "op_pointer" else None, word_occurrence=occurrence,
+                       next_name=next_name)
         state = cell.initial_state(2, context=context)
-        _, state = cell(x, state)
-        y, state = cell(x, state)
+        parameters = {"anchor_weights": anchor_weights} if cell.anchor_weights is not None else {}
+        for _ in range(2):  # the second step's anchor depends on the first step's α^op
+            y, state = torch.func.functional_call(cell, parameters, (x, state))
         return y, state.lookup, state.history, state.col_weights, state.op_weights
 
-    assert torch.autograd.gradcheck(two_steps, (x, keys, columns, word_names, word_ops))
+    inputs = (x, keys, columns, word_names, word_ops, anchor.double().requires_grad_(True))
+    assert torch.autograd.gradcheck(two_steps, inputs)
 
 
 def test_table_op_pointer_adds_the_attended_word_to_the_operation_logits():
@@ -485,42 +492,23 @@ def test_table_column_anchor_points_the_nth_use_at_the_nth_operation_word():
     assert TableProgrammer(task.input_size, 8, 8).cell.anchor_weights is None
 
 
-def test_table_cell_gradcheck_with_column_anchor():
-    torch.manual_seed(0)
-    task = _table_task(max_rows=4, min_rows=2, templates="difference,and_count")
-    batch = task.sample(2, np.random.default_rng(2))
-    model = TableProgrammer(task.input_size, 3, 3, steps=3, column_anchor=2.0, column_inputs="operation",
-                            word_operations=task.word_operations).double()
-    occurrence, next_name = model.anchor_context(batch, torch.float64)
-    keys = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
-    columns = torch.randn(2, 2, 3, dtype=torch.float64, requires_grad=True)
-    pivots = torch.softmax(torch.randn(2, 3, 2, dtype=torch.float64), -1)
-    word_names = torch.randn(2, batch.words.shape[1], 3, dtype=torch.float64, requires_grad=True)
-    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
-    cell: TableProgrammerCell = model.cell
-
-    def three_steps(x, keys, columns, word_names, anchor_weights):
-        context = dict(keys=keys, word_mask=batch.word_mask.double(), table=batch.table.double(),
-                       row_mask=batch.row_mask.double(), numbers=batch.numbers.double(), pivot_weights=pivots,
-                       columns=columns, word_names=word_names, column_mask=batch.column_mask.double(),
-                       word_occurrence=occurrence, next_name=next_name)
-        state = cell.initial_state(2, context=context)
-        for _ in range(3):
-            y, state = torch.func.functional_call(cell, {"anchor_weights": anchor_weights}, (x, state))
-        return y, state.lookup, state.col_weights, state.op_usage
-
-    weights = cell.anchor_weights.detach().clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(three_steps, (x, keys, columns, word_names, weights))
-
-
 def test_table_column_anchor_validates():
     task = _table_task()
     with pytest.raises(ValueError, match="word_operations"):
         TableProgrammer(task.input_size, 8, 8, column_anchor=1.0)
     with pytest.raises(ValueError, match="word_operations"):
         TableProgrammer(task.input_size, 8, 8, column_anchor=1.0, word_operations=task.word_operations[:-1])
+    with pytest.raises(ValueError, match="word_operations must name"):
+        TableProgrammer(task.input_size, 8, 8, column_anchor=1.0, word_operations=("fly",) * task.input_size)
     with pytest.raises(ValueError, match="column_anchor"):
         TableProgrammerCell(4, column_anchor=-1.0)
+    batch = task.sample(2, np.random.default_rng(0))
+    context = dict(keys=torch.zeros(2, batch.words.shape[1], 4), word_mask=batch.word_mask, table=batch.table,
+                   row_mask=batch.row_mask, numbers=batch.numbers, pivot_weights=torch.zeros(2, 3, 2),
+                   columns=torch.zeros(2, 2, 4), word_names=torch.zeros(2, batch.words.shape[1], 4),
+                   column_mask=batch.column_mask)
+    with pytest.raises(ValueError, match="word_occurrence and next_name"):
+        TableProgrammerCell(4, column_anchor=1.0).initial_state(2, context=context)
     with pytest.raises(ValueError, match="op_entropy"):
         _table_task(op_entropy=-1.0)
 

@@ -65,6 +65,7 @@ PROGRAMS = {
     "and_count": [("greater", 2, 0), ("lesser", 6, 1), ("and",), ("count",)],
     "and_sum": [("greater", 2, 0), ("lesser", 6, 1), ("and",), ("sum", 8)],
     "or_count": [("greater", 2, 0), ("lesser", 6, 1), ("or",), ("count",)],
+    "or_sum": [("greater", 2, 0), ("lesser", 6, 1), ("or",), ("sum", 8)],
     "difference": [("sum", 2), ("reset",), ("sum", 4), ("difference",)],
     "greater_print": [("reset",), ("reset",), ("greater", 2, 0), ("print", 4)],
     "lesser_print": [("reset",), ("reset",), ("lesser", 2, 0), ("print", 4)],
@@ -168,6 +169,8 @@ _HAND_TABLE = np.array([[5, -3, 1], [-2, 7, 4], [9, 0, -6], [0, 2, 8]])
     # print Y greater N X: the Y cells of rows 0, 2
     ("print_greater", [1.5], 0.0, [(0, 1), (2, 1)]),
     ("print_lesser", [1.5], 0.0, [(1, 1), (3, 1)]),
+    # greater 1.5 X or lesser 2.5 Y sum Z: rows 0, 2 or rows 0, 2, 3 -> 1 - 6 + 8
+    ("or_sum", [1.5, 2.5], 3.0, []),
 ])
 def test_training_only_templates_answer_their_program_on_a_hand_built_table(template, numbers, scalar, cells):
     got_scalar, got_lookup = answer_question(template, _HAND_TABLE, (0, 1, 2), numbers)
@@ -183,6 +186,8 @@ def test_training_only_templates_are_written_with_the_comparison_on_the_second_n
     examples = [e for e in task.examples("train", range(300)) if e["template"] in TRAIN_ONLY_TEMPLATES]
     assert {e["template"] for e in examples} == set(TRAIN_ONLY_TEMPLATES)
     for e in examples:  # the words name Y first, then the comparison on X; the answer is recomputed here
+        if e["template"] == "or_sum":  # not a reordering (test_or_sum_is_answered_by_its_program)
+            continue
         aggregate, y, kind, _, x = e["words"]
         assert (aggregate, kind) == tuple(e["template"].split("_"))
         cx, cy = e["names"].index(x), e["names"].index(y)
@@ -195,6 +200,16 @@ def test_training_only_templates_are_written_with_the_comparison_on_the_second_n
         assert parse_question([w for w in e["words"]], e["names"], TRAIN_ONLY_TEMPLATES)[0] == e["template"]
 
 
+def test_or_sum_is_answered_by_its_program():
+    task = TableQATask(TableQAConfig(columns=3, name_pool=3, min_rows=5, max_rows=12, value_low=-5, value_high=5,
+                                     templates="sum", train_extra="or_sum"))
+    examples = [e for e in task.examples("train", range(200)) if e["template"] == "or_sum"]
+    assert len(examples) > 50 and all(e["words"][3] == "or" and e["words"][7] == "sum" for e in examples)
+    batch, scalar, lookup = _execute(task, examples)
+    output = type("Out", (), {"answer": scalar, "lookup": lookup})
+    assert task.correct(output, batch).all()
+
+
 def test_train_extra_changes_the_training_split_only():
     base = dict(columns=2, name_pool=3, min_rows=3, max_rows=6, templates="sum,count")
     plain, extra = TableQATask(TableQAConfig(**base)), TableQATask(TableQAConfig(**base, train_extra="sum_lesser"))
@@ -203,7 +218,7 @@ def test_train_extra_changes_the_training_split_only():
     for split in ("dev", "test"):
         assert names(extra, split) == names(plain, split)
     weighted = TableQATask(TableQAConfig(**base, train_extra="all", train_weights="sum_greater=0,print_lesser=0"))
-    assert set(names(weighted, "train")) == {"sum", "count", "sum_lesser", "print_greater"}
+    assert set(names(weighted, "train")) == {"sum", "count", "sum_lesser", "print_greater", "or_sum"}
     batch = extra.sample(40, np.random.default_rng(0))
     assert batch.template.max().item() == len(TEMPLATES) + TRAIN_ONLY_TEMPLATES.index("sum_lesser")
     for bad in ("sum", "nope", "sum_lesser,sum_lesser", ","):

@@ -33,9 +33,13 @@ def test_presets_exist():
     default = make_config("neural-programmer", "table-qa")
     assert default.model_args.column_inputs == "operation" and default.task_args.train_extra == "all"
     assert default.model_args.op_pointer and default.restarts == 6 and default.restart_workers == 2
-    assert default.task_args.train_weights == "and_count=4,and_sum=4,or_count=4"
-    text = make_config("neural-programmer", "table-qa", "text")
+    assert default.task_args.train_weights == "and_count=4,and_sum=4,or_count=4,or_sum=4,difference=4"
+    assert default.model_args.column_anchor == 10.0 and default.task_args.op_entropy == 50.0
+    text = make_config("neural-programmer", "table-qa", "text")  # session 17's preset, as measured
     assert text.task_args.text_columns == 2 and "select" in text.model_args.operations and text.restarts == 6
+    assert text.model_args.column_anchor == 0 and text.task_args.op_entropy == 0
+    assert text.task_args.train_extra == "sum_greater,sum_lesser,print_greater,print_lesser"
+    assert text.task_args.train_weights == "and_count=4,and_sum=4,or_count=4"
     noise = make_config("neural-programmer", "table-qa", "noise")  # the np4 base it was measured with
     assert noise.model_args.column_inputs == "all" and noise.task_args.train_extra == ""
 

@@ -417,7 +417,8 @@ class TableProgrammerCell(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, operations={len(self.operations)}, keep={self.keep}"
-                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}"))
+                + ("" if self.column_inputs == "all" else f", column_inputs={self.column_inputs}")
+                + (f", column_anchor={self.column_anchor}" if self.column_anchor else ""))
 
     def initial_state(self, batch_size: int, device=None, dtype=None, *, context: dict | None = None,
                       hard: bool = False) -> TableProgrammerState:
@@ -434,6 +435,9 @@ class TableProgrammerCell(nn.Module):
         if B != batch_size or keys.shape[0] != B or keys.shape[-1] != self.hidden_size:
             raise ValueError(f"TableProgrammerCell: context batch/hidden sizes must be {batch_size}/{self.hidden_size}, "
                              f"got table {list(table.shape)}, keys {list(keys.shape)}")
+        if self.column_anchor and (context.get("word_occurrence") is None or context.get("next_name") is None):
+            raise ValueError("TableProgrammerCell: column_anchor needs word_occurrence and next_name in the context "
+                             "(TableProgrammer.anchor_context)")
         dtype = table.dtype if dtype is None else dtype
         device = table.device if device is None else device
         zeros = lambda *shape: torch.zeros(*shape, device=device, dtype=dtype)  # noqa: E731
@@ -561,6 +565,10 @@ class TableProgrammer(nn.Module):
         if column_anchor and (word_operations is None or len(word_operations) != vocabulary_size):
             raise ValueError("TableProgrammer: column_anchor needs word_operations, the operation each word id "
                              "names (or None), one entry per vocabulary word")
+        unknown = sorted({n for n in (word_operations or ()) if n is not None and n not in NP.TABLE_OPERATIONS})
+        if unknown:
+            raise ValueError(f"TableProgrammer: word_operations must name operations of TABLE_OPERATIONS or be None, "
+                             f"got {unknown}")
         lexicon = [-1 if n is None else NP.TABLE_OPERATIONS.index(n) for n in (word_operations or ())]
         self.register_buffer("word_operation", torch.tensor(lexicon, dtype=torch.long), persistent=False)
         self.op_projection = nn.Linear(embedding_size, hidden_size) if op_pointer else None  # words → operation space

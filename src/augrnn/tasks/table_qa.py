@@ -48,7 +48,7 @@ and documented here):
   drawn uniformly.
 * **Training-only templates** (``train_extra``: ``"all"`` or names; data
   augmentation of the training split — answers only, never the program; dev
-  and test keep ``templates``). The same programs as ``greater_sum`` …
+  and test keep ``templates``). The first four: the same programs as ``greater_sum`` …
   ``lesser_print`` with the comparison written *after* the aggregate, so the
   comparison's column is the question's second name (in every other one- to
   three-step template it is the first, which a column pointer can learn as
@@ -62,7 +62,14 @@ and documented here):
   sum_lesser            ``sum Y lesser N X`` (lesser X, sum Y)         scalar
   print_greater         ``print Y greater N X`` (greater X, print Y)   lookup
   print_lesser          ``print Y lesser N X`` (lesser X, print Y)     lookup
+  or_sum                ``greater N1 X or lesser N2 Y sum Z``          scalar
+                        (greater X, lesser Y, or, sum Z)
   ====================  =============================================  ========
+
+  ``or_sum`` is not a reordering: it is ``and_sum``'s program with ``or``. Its answer, a sum over
+  the union of two selections, is not close to the sum of every row, whereas ``or_count``'s
+  answer is usually close to the number of rows — the local minimum ("count every row") that
+  ``or_count`` falls into (BENCHMARKS.md).
 * **Text entries** (``text_columns`` > 0; the variant of arXiv 1511.06807 §4.3, whose data the
   papers do not specify, so every choice here is ours): the first ``text_columns`` columns hold
   words drawn uniformly from the first ``text_pool`` of :data:`TEXT_WORDS` (``w0 … w9``) instead of
@@ -124,8 +131,8 @@ TEMPLATES = (
     "argmax_print", "argmin_print", "first_print", "last_print", "select_count", "most_frequent_print",
 )
 PAPER_TEMPLATES = TEMPLATES[:12]
-#: Training-split-only templates (``train_extra``, module docstring): a comparison on the second name.
-TRAIN_ONLY_TEMPLATES = ("sum_greater", "sum_lesser", "print_greater", "print_lesser")
+#: Training-split-only templates (``train_extra``, module docstring): a comparison on the second name, and or_sum.
+TRAIN_ONLY_TEMPLATES = ("sum_greater", "sum_lesser", "print_greater", "print_lesser", "or_sum")
 #: Every template a batch can hold; ``TableQABatch.template`` indexes this tuple (TEMPLATES first).
 #: Templates of the text-entry variant (``text_columns`` > 0), added to ``paper`` and ``all`` in every split.
 TEXT_TEMPLATES = ("text_count", "text_sum", "text_print")
@@ -223,6 +230,7 @@ QUESTION_FORMS = {
     "first_print": "greater <num> X first print Y", "last_print": "greater <num> X last print Y",
     "select_count": "select <num> X count", "most_frequent_print": "most frequent X print X",
     "sum_greater": "sum Y greater <num> X", "sum_lesser": "sum Y lesser <num> X",
+    "or_sum": "greater <num> X or lesser <num> Y sum Z",
     "print_greater": "print Y greater <num> X", "print_lesser": "print Y lesser <num> X",
     "text_count": "<word> X count", "text_sum": "<word> X sum Y", "text_print": "<word> X print Y",
 }
@@ -274,9 +282,9 @@ def answer_question(template: str, table: np.ndarray, columns: tuple[int, int, i
         kind, what = template.split("_")
         chosen = table[:, x] > n1 if kind == "greater" else table[:, x] < n1
         scalar = table[chosen, y].sum() if what == "sum" else chosen.sum()
-    elif template in ("and_count", "and_sum", "or_count"):
+    elif template in ("and_count", "and_sum", "or_count", "or_sum"):
         chosen = (greater & lesser) if template.startswith("and") else (greater | lesser)
-        scalar = table[chosen, z].sum() if template == "and_sum" else chosen.sum()
+        scalar = table[chosen, z].sum() if template.endswith("_sum") else chosen.sum()
     elif template == "difference":
         scalar = table[:, x].sum() - table[:, y].sum()
     elif template in ("greater_print", "lesser_print"):

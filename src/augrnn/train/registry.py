@@ -442,32 +442,41 @@ _TABLE_QA = {
     "train.clip_norm": 50.0, "train.eval_every": 250, "train.eval_batches": 4, "train.eval_batch_size": 250,
     "fast": False,
 }
-#: The default preset (BENCHMARKS.md). Since session np5: the column selector reads only the chosen
-#: operation (``column_inputs=operation``) and the training split adds the four training-only
-#: templates with the comparison on the second name (``train_extra=all``); 10,000 steps (20,000 measured
-#: no better: 77.5 % vs 77.8 %). Since session 17: the four-step templates drawn 4× as often in
-#: training, the operation pointer by name, and six restarts (seeds 0-5, two at a time), the one with
-#: the lowest dev error kept — a single run finds all three four-step programs rarely (one seed in six
-#: in session 17), the dev split tells which one did. The other presets keep the np4 base ``_TABLE_QA``
-#: they were measured with.
-_TABLE_QA_DEFAULT = {
-    **_TABLE_QA, "model_args.column_inputs": "operation", "task_args.train_extra": "all",
+#: Session 17's default preset (BENCHMARKS.md; the ``text`` preset keeps it). Since session np5: the
+#: column selector reads only the chosen operation (``column_inputs=operation``) and the training split
+#: adds the training-only templates with the comparison on the second name; since session 17: the
+#: four-step templates drawn 4× as often in training, the operation pointer by name, and six restarts
+#: (seeds 0-5, two at a time), the one with the lowest dev error kept. 93.0 %: ``difference`` unsolved.
+_TABLE_QA_SESSION17 = {
+    **_TABLE_QA, "model_args.column_inputs": "operation",
+    "task_args.train_extra": "sum_greater,sum_lesser,print_greater,print_lesser",
     "task_args.train_weights": "and_count=4,and_sum=4,or_count=4", "model_args.op_pointer": True,
     "restarts": 6, "restart_workers": 2,
 }
+#: The default preset (session 21, BENCHMARKS.md): session 17's plus the column anchor (the n-th use of
+#: an operation reads the first column name after the question's n-th word naming it: the two ``sum``
+#: steps of ``difference sum X sum Y`` read X and Y), an entropy bonus β = 50 on the operation choices
+#: annealed to 0 over training (keeps the search over programs open), and the training-only ``or_sum``
+#: (``or_count``'s program with a sum, whose answer "sum every row" does not approximate), the four-step
+#: templates and ``or_sum`` 4× in training.
+_TABLE_QA_DEFAULT = {
+    **_TABLE_QA_SESSION17, "model_args.column_anchor": 10.0, "task_args.op_entropy": 50.0,
+    "task_args.train_extra": "all",
+    "task_args.train_weights": "and_count=4,and_sum=4,or_count=4,or_sum=4,difference=4",
+}
 PRESETS[("neural-programmer", "table-qa", "default")] = Preset(
     dict(_TABLE_QA_DEFAULT), "the 2015 paper's operations, T = 4, Adam 1e-3, batch 50, clip 50 (Neelakantan et al. "
-    "2015); column selector asked by the operation alone, operation pointer, training-only templates, four-step "
-    "templates 4x in training, sizes, 10,000 steps and 6 restarts kept by dev: augrnn choices (measured; "
-    "24 min on a 2-core CPU, BENCHMARKS.md)")
+    "2015); column selector asked by the operation alone, operation pointer, column anchor, annealed entropy "
+    "bonus, training-only templates, four-step templates 4x in training, sizes, 10,000 steps and 6 restarts "
+    "kept by dev: augrnn choices (measured, BENCHMARKS.md)")
 #: Text entries (arXiv 1511.06807 §4.3's variant; the layout is ours, see augrnn.tasks.table_qa): two of
 #: the five columns hold words, three text templates join the paper's twelve, and ``select`` (exact
 #: equality with a pivot) joins the nine operations as the paper's text match.
 PRESETS[("neural-programmer", "table-qa", "text")] = Preset(
-    {**_TABLE_QA_DEFAULT, "task_args.text_columns": 2,
+    {**_TABLE_QA_SESSION17, "task_args.text_columns": 2,
      "model_args.operations": "sum,count,difference,greater,lesser,and,or,reset,print,select"},
-    "the default preset on tables with text entries (2 of 5 columns words, + text_count/text_sum/text_print; "
-    "select as the text match): augrnn's choice, the papers do not give the data")
+    "session 17's default preset on tables with text entries (2 of 5 columns words, + text_count/text_sum/"
+    "text_print; select as the text match): augrnn's choice, the papers do not give the data")
 PRESETS[("neural-programmer", "table-qa", "noise")] = Preset(
     {**_TABLE_QA, "train.grad_noise_eta": 1.0, "train.grad_noise_gamma": 0.55},
     "the np4 base (no column_inputs/train_extra) + annealed gradient noise η = 1.0 after clipping "
