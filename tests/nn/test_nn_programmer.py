@@ -507,6 +507,8 @@ def test_table_column_anchor_validates():
                    row_mask=batch.row_mask, numbers=batch.numbers, pivot_weights=torch.zeros(2, 3, 2),
                    columns=torch.zeros(2, 2, 4), word_names=torch.zeros(2, batch.words.shape[1], 4),
                    column_mask=batch.column_mask)
+    with pytest.raises(ValueError, match="without column_anchor"):
+        TableProgrammer(task.input_size, 8, 8).anchor_context(batch)
     with pytest.raises(ValueError, match="word_occurrence and next_name"):
         TableProgrammerCell(4, column_anchor=1.0).initial_state(2, context=context)
     with pytest.raises(ValueError, match="op_entropy"):

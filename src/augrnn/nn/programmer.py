@@ -578,6 +578,8 @@ class TableProgrammer(nn.Module):
         """What ``column_anchor`` reads of the question: ``word_occurrence [B, L, K]`` (j where word l
         is the j-th word naming operation k, else 0) and ``next_name [B, L, L]`` (1 where word m is
         the first word after word l that names a column of the table)."""
+        if not self.cell.column_anchor:
+            raise ValueError("TableProgrammer.anchor_context: the model was built without column_anchor")
         words, word_mask = batch.words, batch.word_mask > 0
         op_of_word = self.word_operation[words]  # [B, L], -1 for words that name no operation
         names = F.one_hot(op_of_word.clamp_min(0), len(NP.TABLE_OPERATIONS)).to(dtype)
@@ -616,8 +618,8 @@ class TableProgrammer(nn.Module):
         word_names = self.column_projection(self.embeddings(words))  # the question's words as names: [B, L, H]
         word_ops = None if self.op_projection is None else self.op_projection(embedded)
         occurrence, next_name = self.anchor_context(batch, keys.dtype) if self.cell.column_anchor else (None, None)
-        context = dict(next_name=next_name, word_occurrence=occurrence, word_ops=word_ops, keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
-                       numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
+        context = dict(keys=keys, word_mask=word_mask, table=batch.table, row_mask=batch.row_mask,
+                       word_ops=word_ops, word_occurrence=occurrence, next_name=next_name, numbers=batch.numbers, pivot_weights=pivots, columns=columns, word_names=word_names,
                        column_mask=batch.column_mask)
         state = self.cell.initial_state(B, context=context, hard=hard)
         inputs = question.unsqueeze(1).expand(B, self.steps, question.shape[-1])

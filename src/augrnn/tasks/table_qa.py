@@ -570,7 +570,7 @@ class TableQATask(Task):
         """The mean answer loss, minus the annealed entropy bonus β·(1 − progress)·H(α^op) when
         ``op_entropy`` = β > 0 (mean over examples and steps; keeps the operation choices soft early on)."""
         loss = self.example_losses(outputs.soft, batch).mean()
-        beta = self.config.op_entropy * (1 - getattr(self, "_progress", 0.0))
+        beta = self.config.op_entropy * (1 - self._progress)
         if beta > 0 and outputs.soft.trace is not None:
             alpha = outputs.soft.trace.op_weights
             # α·log α with the log clamped: finite gradients at the masked operations' α = 0
