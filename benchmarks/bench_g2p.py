@@ -119,6 +119,17 @@ def training_seconds(run_dir: Path) -> float:
     return json.loads(log.read_text().splitlines()[-1]).get("elapsed_s", float("nan")) if log.exists() else float("nan")
 
 
+def decode(task, model, words: list[str], batch_size: int, device) -> list[tuple[str, ...]]:
+    """The run's own decoding (greedy or beam, as loaded) of ``words`` in batches, with the retrieved
+    neighbours if the run has them: the path of `augrnn eval` / `predict` (G2PTask.decode_words)."""
+    phones = []
+    with torch.no_grad():
+        for start in range(0, len(words), batch_size):
+            decoded = task.decode_words(model, words[start : start + batch_size], device)
+            phones.extend(task.phones_of(decoded.tokens, decoded.lengths))
+    return phones
+
+
 def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False, threads: int = 1,
              bf16: bool = False) -> dict:
     from augrnn.train import load_run
@@ -132,12 +143,7 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
     test = load_lexicon()["test"]
     words = sorted(test, key=lambda w: (len(w), w))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
-    hypotheses = []
-    with torch.no_grad():
-        for start in range(0, len(words), batch_size):
-            chunk = words[start : start + batch_size]
-            decoded = task.decode_words(model, chunk, device)  # (with the retrieved neighbours, if the run has them)
-            hypotheses.extend(task.phones_of(decoded.tokens, decoded.lengths))
+    hypotheses = decode(task, model, words, batch_size, device)
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     name = (f"augrnn seq2seq ({'greedy' if beam_size == 1 else f'beam {beam_size}'}{', int8' if int8 else ''}"
             f"{', bf16' if bf16 else ''}{f', {threads} threads' if threads > 1 else ''})")
@@ -147,7 +153,8 @@ def run_ours(run_dir: Path, beam_size: int, batch_size: int, int8: bool = False,
 
 def phonetisaurus_nbest(words: list[str], model: Path, n: int) -> dict[str, list[tuple[float, tuple[str, ...]]]]:
     """Phonetisaurus' ``n`` best pronunciations of each word with their scores (-log probability,
-    lower is better), best first: ``phonetisaurus-apply --nbest n -v``, the package's own binary."""
+    lower is better), best first: ``phonetisaurus-apply --nbest n -v``, the package's own binary
+    (``phonetisaurus.predict`` has ``nbest`` too but drops the scores)."""
     import phonetisaurus
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
@@ -211,11 +218,7 @@ def run_combined(run_dir: Path, work: Path, nbest: int, batch_size: int, threads
 
     def candidates(words):
         listed = phonetisaurus_nbest(words, fst, nbest)
-        greedy = []
-        with torch.no_grad():
-            for start in range(0, len(words), batch_size):
-                decoded = task.decode_words(model, words[start : start + batch_size], device)
-                greedy.extend(task.phones_of(decoded.tokens, decoded.lengths))
+        greedy = decode(task, model, words, batch_size, device)
         options = [dict((p, s) for s, p in reversed(listed.get(w, []))) for w in words]  # the best score of a repeat
         for option, phones in zip(options, greedy):
             option.setdefault(phones, None)
